@@ -1,0 +1,52 @@
+"""One typed settings object, read from the environment (prefix ``MEDCODE_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDCODE_", env_nested_delimiter="__", extra="ignore")
+
+    # where built artifacts (retrieval indexes, models) and run state live
+    var_dir: Path = Field(default=PROJECT_ROOT / "var")
+    out_dir: Path = Field(default=PROJECT_ROOT / "out")
+
+    # local stand-ins
+    dynamodb_endpoint: str | None = "http://127.0.0.1:8765"
+    aws_region: str = "us-east-1"
+    moto_endpoint: str | None = "http://127.0.0.1:5055"
+    audit_table: str = "medcode-audit"
+
+    # coding
+    retrieval_k: int = 50
+    dense_enabled: bool = True
+    accept_threshold: float = 0.80
+    min_confidence: float = 0.35
+    max_codes: int = 12
+
+    # the billing practice used when an encounter does not name one (demo and CLI defaults)
+    billing_npi: str = "1234567893"
+    billing_name: str = "MEDCODE DEMO CLINIC"
+    billing_tax_id: str = "123456789"
+    billing_address: str = "100 MAIN ST"
+    billing_city: str = "SPRINGFIELD"
+    billing_state: str = "IL"
+    billing_zip: str = "627011234"
+    submitter_id: str = "MEDCODE01"
+    receiver_id: str = "CLEARHOUSE"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.var_dir / "index"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
