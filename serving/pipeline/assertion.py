@@ -1,0 +1,113 @@
+"""Assertion status of mentions: negated, uncertain, hypothetical, historical, family/other person.
+
+The engine is medspaCy's ConText (PyRuSH sentence splitting + the default ConText rule set). The
+mentions come from our own extraction, with exact character offsets, so ConText never has to find
+a concept itself: the span is placed as an entity before ConText runs (medspaCy's own target
+matcher misses many concepts written differently from the rule).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from medcore.model import Assertion
+
+
+@dataclass(frozen=True, slots=True)
+class AssertionFlags:
+    negated: bool = False
+    uncertain: bool = False
+    hypothetical: bool = False
+    historical: bool = False
+    family: bool = False
+
+    def status(self) -> Assertion:
+        """One status for a mention, in the order that decides whether it may be coded."""
+        if self.negated:
+            return Assertion.negated
+        if self.family:
+            return Assertion.family
+        if self.hypothetical:
+            return Assertion.hypothetical
+        if self.uncertain:
+            return Assertion.uncertain
+        if self.historical:
+            return Assertion.historical
+        return Assertion.present
+
+
+@lru_cache(maxsize=1)
+def _nlp():
+    import medspacy
+    from loguru import logger
+
+    # PyRuSH logs every sentence it splits at DEBUG through loguru: that is note text (PHI)
+    logger.disable("PyRuSH")
+    return medspacy.load(medspacy_enable=["medspacy_pyrush", "medspacy_context"])
+
+
+def assess(text: str, spans: list[tuple[int, int]]) -> list[AssertionFlags]:
+    """ConText flags for each (start, end) character span of ``text``."""
+    if not spans:
+        return []
+    nlp = _nlp()
+    doc = nlp.make_doc(text)
+    doc = nlp.get_pipe("medspacy_pyrush")(doc)
+    ents = []
+    index: dict[tuple[int, int], int] = {}
+    for i, (s, e) in enumerate(spans):
+        span = doc.char_span(s, e, label="MENTION", alignment_mode="expand")
+        if span is None or len(span) == 0:
+            continue
+        key = (span.start, span.end)
+        if key in index or any(not (span.end <= o.start or span.start >= o.end) for o in ents):
+            continue  # spaCy entities may not overlap; the first mention over a token range wins
+        index[key] = i
+        ents.append(span)
+    doc.ents = sorted(ents, key=lambda sp: sp.start)
+    doc = nlp.get_pipe("medspacy_context")(doc)
+    out = [AssertionFlags() for _ in spans]
+    by_token = {(ent.start, ent.end): ent for ent in doc.ents}
+    for key, i in index.items():
+        ent = by_token.get(key)
+        if ent is None:
+            continue
+        out[i] = AssertionFlags(
+            negated=bool(ent._.is_negated),
+            uncertain=bool(ent._.is_uncertain),
+            hypothetical=bool(ent._.is_hypothetical),
+            historical=bool(ent._.is_historical),
+            family=bool(ent._.is_family),
+        )
+    # spans that collapsed onto another mention's tokens share its flags
+    for i, (s, e) in enumerate(spans):
+        if i in index.values():
+            continue
+        for (ts, te), j in index.items():
+            span = doc[ts:te]
+            if span.start_char <= s and e <= span.end_char:
+                out[i] = out[j]
+    return out
+
+
+def locate(concept: str, sentence: str) -> tuple[int, int] | None:
+    """Where a concept phrase occurs in a sentence: exact (case-insensitive), else the best window."""
+    i = sentence.lower().find(concept.lower().strip())
+    if i >= 0:
+        return i, i + len(concept.strip())
+    words = [w for w in re.findall(r"\w+", concept.lower()) if len(w) > 2]
+    if not words:
+        return None
+    hits = [(m.start(), m.end()) for m in re.finditer(r"\w+", sentence) if m.group().lower() in words]
+    if not hits:
+        # a prefix match catches inflections ("fractures" for "fracture")
+        hits = [
+            (m.start(), m.end())
+            for m in re.finditer(r"\w+", sentence)
+            if any(m.group().lower().startswith(w[:5]) for w in words)
+        ]
+    if not hits:
+        return None
+    return hits[0][0], hits[-1][1]

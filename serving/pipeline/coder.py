@@ -1,0 +1,159 @@
+"""The coder: an encounter in, ranked ICD-10-CM suggestions with confidence and evidence out.
+
+sections → mentions → assertion (ConText) → guideline filter → hybrid retrieval → fused ranking →
+Excludes1 resolution → ranked suggestions. Plain functions and one class; the Ray Serve deployment,
+the Lambda handler and the CLI are adapters around :class:`Coder`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from medcore.model import Assertion, CodeSuggestion, Encounter, Evidence, Setting
+from medcore.refdata.icd10cm import CodeSet
+from medcore.refdata.releases import codeset_for, select_release
+from medcore.settings import Settings, get_settings
+from serving.pipeline.assertion import AssertionFlags, assess
+from serving.pipeline.mentions import Mention, extract
+from serving.pipeline.sections import NON_DIAGNOSTIC_ROLES, split_sections
+from serving.ranker.fused import FusedRanker, Ranked
+from serving.retriever.hybrid import HybridRetriever
+
+log = logging.getLogger(__name__)
+
+# a secondary mention (not the head of an assessment item) must match more closely to be coded
+PRIMARY_MIN, SECONDARY_MIN = 0.55, 0.72
+MIN_QUERY_COVERAGE = 0.6
+
+
+class CodingResult(BaseModel):
+    """The ``medcode code`` JSON."""
+
+    encounter_id: str
+    code_set: str
+    code_set_approximate: bool = False
+    codes: list[CodeSuggestion] = Field(default_factory=list)
+    procedures: list[CodeSuggestion] = Field(default_factory=list)
+    em_level: dict | None = None
+    review: list[str] = Field(default_factory=list, description="codes below the auto-accept threshold")
+    dropped: list[dict] = Field(default_factory=list, description="mentions not coded, and why (no text)")
+
+
+@dataclass
+class _Pick:
+    mention: Mention
+    note_index: int
+    flags: AssertionFlags
+    best: Ranked
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+def allowed(flags: AssertionFlags, setting: Setting) -> tuple[bool, str]:
+    """Whether a mention with these flags may be coded as a current diagnosis (ICD-10-CM I.B, IV.H)."""
+    status = flags.status()
+    if status is Assertion.present:
+        return True, ""
+    if status is Assertion.uncertain and not setting.is_outpatient:
+        # inpatient: code uncertain diagnoses documented at discharge as if established (II.H)
+        return True, ""
+    return False, status.value
+
+
+class Coder:
+    """Codes encounters against the release for their date of service.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+    dense : bool, optional
+        Use dense retrieval (defaults to ``settings.dense_enabled``).
+    """
+
+    def __init__(self, settings: Settings | None = None, dense: bool | None = None):
+        self.settings = settings or get_settings()
+        self.dense = self.settings.dense_enabled if dense is None else dense
+        self._retrievers: dict[str, HybridRetriever] = {}
+
+    def retriever(self, cs: CodeSet) -> HybridRetriever:
+        r = self._retrievers.get(cs.release)
+        if r is None:
+            r = HybridRetriever.load_or_build(cs, Path(self.settings.index_dir), dense=self.dense)
+            self._retrievers[cs.release] = r
+        return r
+
+    def code(self, enc: Encounter) -> CodingResult:
+        selection = select_release(enc.date_of_service)
+        cs = codeset_for(enc.date_of_service)
+        result = CodingResult(
+            encounter_id=enc.encounter_id, code_set=cs.release, code_set_approximate=selection.approximate
+        )
+        picks: dict[str, _Pick] = {}
+        queue: list[tuple[int, Mention, AssertionFlags]] = []
+        for ni, note in enumerate(enc.notes):
+            sections = split_sections(note.text)
+            mentions = [m for m in extract(note.text, sections) if m.role not in NON_DIAGNOSTIC_ROLES]
+            flags = assess(note.text, [(m.start, m.end) for m in mentions])
+            for m, f in zip(mentions, flags, strict=True):
+                ok, why = allowed(f, enc.setting)
+                if ok:
+                    queue.append((ni, m, f))
+                else:
+                    result.dropped.append({"note_index": ni, "start": m.start, "end": m.end, "reason": why})
+        if not queue:
+            return result
+        retriever, ranker = self.retriever(cs), FusedRanker(cs)
+        queries = [m.query() for _, m, _ in queue]
+        for (ni, m, f), query, cands in zip(queue, queries, retriever.search(queries, k=self.settings.retrieval_k),
+                                            strict=True):
+            ranked = ranker.score(query, cands)
+            if not ranked:
+                continue
+            best = ranked[0]
+            floor = PRIMARY_MIN if m.primary else SECONDARY_MIN
+            if best.score < floor or best.query_coverage < MIN_QUERY_COVERAGE:
+                continue
+            ev = Evidence(start=m.start, end=m.end, text=m.text, note_index=ni)
+            have = picks.get(best.code)
+            if have is None:
+                picks[best.code] = _Pick(m, ni, f, best, [ev])
+            else:
+                have.evidence.append(ev)
+                if best.score > have.best.score:
+                    have.best = best
+        chosen = self._resolve_excludes1(cs, list(picks.values()))
+        # sequencing: assessment items in the order the clinician listed them, heads before details
+        chosen.sort(key=lambda p: (p.note_index, not p.mention.primary, p.mention.order))
+        for rank, p in enumerate(chosen[: self.settings.max_codes], start=1):
+            result.codes.append(
+                CodeSuggestion(
+                    code=p.best.code,
+                    description=p.best.description,
+                    confidence=round(p.best.score, 3),
+                    rank=rank,
+                    assertion=p.flags.status(),
+                    evidence=p.evidence,
+                    explanation=f'matched "{p.best.matched_text}" (covers {p.best.query_coverage:.0%} of the mention)',
+                )
+            )
+            if p.best.score < self.settings.accept_threshold:
+                result.review.append(p.best.code)
+        return result
+
+    @staticmethod
+    def _resolve_excludes1(cs: CodeSet, picks: list[_Pick]) -> list[_Pick]:
+        """Drop the weaker code of any pair that an Excludes1 note forbids together."""
+        picks = sorted(picks, key=lambda p: -p.best.score)
+        kept: list[_Pick] = []
+        for p in picks:
+            clash = any(
+                any(r.contains(k.best.code) for r in cs.excludes1(p.best.code))
+                or any(r.contains(p.best.code) for r in cs.excludes1(k.best.code))
+                for k in kept
+            )
+            if not clash:
+                kept.append(p)
+        return kept

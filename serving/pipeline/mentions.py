@@ -1,0 +1,81 @@
+"""Mention extraction: the diagnostic statements a coder would read, with exact offsets.
+
+In the assessment (or impression, diagnoses...) each list item is one problem. Its head, the words
+before the first dash, colon, parenthesis or sentence end, names the condition ("Type 2 diabetes
+mellitus without complications - improved, A1c at goal."). The item's later sentences are kept as
+secondary mentions: they may add a condition, but they also hold plans and negations.
+
+When a note has no assessment, sentences from the chief complaint, history of present illness and
+findings are used as secondary mentions, which the coder holds to a stricter threshold.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from serving.pipeline.abbreviations import expand
+from serving.pipeline.sections import CODING_ROLES, Section, split_sections
+
+_ITEM_SPLIT = re.compile(r"(?:^|\n)[ \t]*(?:\d{1,2}[.)]|[-*•#])[ \t]+|\n|;|(?<=[a-z0-9)])\s+(?=\d{1,2}[.)]\s+[A-Za-z])")
+_HEAD_END = re.compile(r"\s[-–—]{1,2}\s|:\s|\s\(|\.\s|\.$|,\s(?=(?:likely|probably|possibly|stable|improved|controlled|"
+                       r"uncontrolled|worsening|resolved|new|chronic|acute|s/p|status)\b)", re.I)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+FALLBACK_ROLES = frozenset({"preamble", "chief_complaint", "hpi", "results", "reasoning"})
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    start: int
+    end: int
+    text: str
+    role: str  # the section role it came from
+    primary: bool  # the head of an assessment item
+    order: int  # position in reading order
+
+    def query(self) -> str:
+        return expand(self.text, role="assessment" if self.role in CODING_ROLES else self.role)
+
+
+def _trim(note: str, s: int, e: int) -> tuple[int, int]:
+    while s < e and note[s] in " \t\r\n-*•,;:.":
+        s += 1
+    while e > s and note[e - 1] in " \t\r\n-*•,;:.":
+        e -= 1
+    return s, e
+
+
+def _items(note: str, sec: Section) -> list[tuple[int, int]]:
+    body_start, body = sec.start, sec.text(note)
+    cuts = [0]
+    for m in _ITEM_SPLIT.finditer(body):
+        cuts.extend([m.start(), m.end()])
+    cuts.append(len(body))
+    out = []
+    for a, b in zip(cuts[::2], cuts[1::2], strict=False):
+        s, e = _trim(note, body_start + a, body_start + b)
+        if e - s >= 3:
+            out.append((s, e))
+    return out
+
+
+def extract(note: str, sections: list[Section] | None = None) -> list[Mention]:
+    sections = sections if sections is not None else split_sections(note)
+    mentions: list[Mention] = []
+    coding = [s for s in sections if s.role in CODING_ROLES]
+    for sec in coding or [s for s in sections if s.role in FALLBACK_ROLES]:
+        for s, e in _items(note, sec):
+            item = note[s:e]
+            head_end = _HEAD_END.search(item)
+            h_end = s + (head_end.start() if head_end else len(item))
+            hs, he = _trim(note, s, h_end)
+            if coding and he - hs >= 3:
+                mentions.append(Mention(hs, he, note[hs:he], sec.role, True, len(mentions)))
+                rest_start = h_end
+            else:
+                rest_start = s
+            for m in _SENTENCE.finditer(note, rest_start, e):
+                ss, se = _trim(note, m.start(), m.end())
+                if se - ss >= 4 and (ss, se) != (hs, he):
+                    mentions.append(Mention(ss, se, note[ss:se], sec.role, False, len(mentions)))
+    return mentions
