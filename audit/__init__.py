@@ -1,0 +1,23 @@
+"""Hash-chained audit log of PHI access, in its own DynamoDB table.
+
+One chain per tenant and UTC day. Append with :class:`AuditLog`, check with :func:`verify`.
+"""
+
+from .chain import AppendResult, AuditLog
+from .config import AuditConfig
+from .exceptions import AppendConflict, AuditError, ChainInconsistent, PHIRejected
+from .verify import BadEntry, Reason, VerifyReport, verify
+
+__all__ = [
+    "AppendConflict",
+    "AppendResult",
+    "AuditConfig",
+    "AuditError",
+    "AuditLog",
+    "BadEntry",
+    "ChainInconsistent",
+    "PHIRejected",
+    "Reason",
+    "VerifyReport",
+    "verify",
+]

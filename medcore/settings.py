@@ -40,7 +40,10 @@ class Settings(BaseSettings):
     billing_state: str = "IL"
     billing_zip: str = "627011234"
     submitter_id: str = "MEDCODE01"
+    submitter_contact_name: str = "BILLING OFFICE"
+    submitter_contact_phone: str = "8005550100"
     receiver_id: str = "CLEARHOUSE"
+    receiver_name: str = "MEDCODE CLEARINGHOUSE"
 
     @property
     def index_dir(self) -> Path:

@@ -42,6 +42,7 @@ class Selection:
     approximate: bool
 
 
+@lru_cache(maxsize=8)
 def releases(data_dir: Path = DATA_DIR) -> list[Release]:
     manifest = json.loads((data_dir / "releases.json").read_text())
     out = []

@@ -9,10 +9,13 @@ matcher misses many concepts written differently from the rule).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
 
 from medcore.model import Assertion
+
+_RULES = Path(__file__).resolve().parent / "data" / "context_rules.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,28 @@ class AssertionFlags:
         return Assertion.present
 
 
+# ConText attaches a cue to a target only when the cue lies outside it, so a mention that starts
+# with its own cue ("No evidence of neuropathy", "Probable pneumonia") enters ConText without it
+_LEADING_CUE = re.compile(
+    r"(?:no(?:\s+(?:evidence|signs?|history|hx|h/o)\s+of)?|not|denies|denied|without|negative\s+for|"
+    r"free\s+of|ruled\s+out|rule\s+out|r/o|probable|probably|possible|possibly|likely|suspected|"
+    r"suspicious\s+for|concern(?:ing)?\s+for|questionable|presumed|cannot\s+exclude|"
+    r"(?:personal\s+|past\s+)?(?:history|hx|h/o)\s+of|h/o|hx|s/p|status\s+post|prior|previous|remote|"
+    r"family\s+(?:history|hx)\s+of|fhx\s+of|if|should|risk\s+of)\b[\s:,-]*",
+    re.I,
+)
+
+
+def _core(text: str, start: int, end: int) -> int:
+    """The start of a mention after any leading cue words (the cue stays in the sentence)."""
+    s = start
+    while True:
+        m = _LEADING_CUE.match(text, s, end)
+        if not m or m.end() >= end or m.end() == s:
+            return s
+        s = m.end()
+
+
 @lru_cache(maxsize=1)
 def _nlp():
     import medspacy
@@ -45,7 +70,11 @@ def _nlp():
 
     # PyRuSH logs every sentence it splits at DEBUG through loguru: that is note text (PHI)
     logger.disable("PyRuSH")
-    return medspacy.load(medspacy_enable=["medspacy_pyrush", "medspacy_context"])
+    from medspacy.context import ConTextRule
+
+    nlp = medspacy.load(medspacy_enable=["medspacy_pyrush", "medspacy_context"])
+    nlp.get_pipe("medspacy_context").add(ConTextRule.from_json(str(_RULES)))
+    return nlp
 
 
 def assess(text: str, spans: list[tuple[int, int]]) -> list[AssertionFlags]:
@@ -58,7 +87,7 @@ def assess(text: str, spans: list[tuple[int, int]]) -> list[AssertionFlags]:
     ents = []
     index: dict[tuple[int, int], int] = {}
     for i, (s, e) in enumerate(spans):
-        span = doc.char_span(s, e, label="MENTION", alignment_mode="expand")
+        span = doc.char_span(_core(text, s, e), e, label="MENTION", alignment_mode="expand")
         if span is None or len(span) == 0:
             continue
         key = (span.start, span.end)
@@ -72,15 +101,8 @@ def assess(text: str, spans: list[tuple[int, int]]) -> list[AssertionFlags]:
     by_token = {(ent.start, ent.end): ent for ent in doc.ents}
     for key, i in index.items():
         ent = by_token.get(key)
-        if ent is None:
-            continue
-        out[i] = AssertionFlags(
-            negated=bool(ent._.is_negated),
-            uncertain=bool(ent._.is_uncertain),
-            hypothetical=bool(ent._.is_hypothetical),
-            historical=bool(ent._.is_historical),
-            family=bool(ent._.is_family),
-        )
+        if ent is not None:
+            out[i] = _flags(ent)
     # spans that collapsed onto another mention's tokens share its flags
     for i, (s, e) in enumerate(spans):
         if i in index.values():
@@ -90,6 +112,30 @@ def assess(text: str, spans: list[tuple[int, int]]) -> list[AssertionFlags]:
             if span.start_char <= s and e <= span.end_char:
                 out[i] = out[j]
     return out
+
+
+_CATEGORY_FLAG = {
+    "NEGATED_EXISTENCE": "negated",
+    "POSSIBLE_EXISTENCE": "uncertain",
+    "HYPOTHETICAL": "hypothetical",
+    "HISTORICAL": "historical",
+    "FAMILY": "family",
+}
+
+
+def _flags(ent) -> AssertionFlags:
+    """Flags from the ConText modifiers of an entity, ignoring cues inside the entity after its first
+    token: "without" in "diabetes without complications" is part of the diagnosis, while a leading
+    "Probable" or "No" in "Probable pneumonia" still qualifies it."""
+    found: dict[str, bool] = {}
+    for mod in ent._.modifiers:
+        s, e = mod.modifier_span
+        if ent.start < s and e <= ent.end:
+            continue
+        flag = _CATEGORY_FLAG.get(mod.category.upper())
+        if flag:
+            found[flag] = True
+    return AssertionFlags(**found)
 
 
 def locate(concept: str, sentence: str) -> tuple[int, int] | None:

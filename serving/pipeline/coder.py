@@ -17,6 +17,7 @@ from medcore.model import Assertion, CodeSuggestion, Encounter, Evidence, Settin
 from medcore.refdata.icd10cm import CodeSet
 from medcore.refdata.releases import codeset_for, select_release
 from medcore.settings import Settings, get_settings
+from rules.em_level import em_level
 from serving.pipeline.assertion import AssertionFlags, assess
 from serving.pipeline.mentions import Mention, extract
 from serving.pipeline.sections import NON_DIAGNOSTIC_ROLES, split_sections
@@ -104,6 +105,7 @@ class Coder:
                 else:
                     result.dropped.append({"note_index": ni, "start": m.start, "end": m.end, "reason": why})
         if not queue:
+            result.em_level = em_level(enc, 0).as_dict()
             return result
         retriever, ranker = self.retriever(cs), FusedRanker(cs)
         queries = [m.query() for _, m, _ in queue]
@@ -141,6 +143,8 @@ class Coder:
             )
             if p.best.score < self.settings.accept_threshold:
                 result.review.append(p.best.code)
+        problems = len({p.best.code for p in chosen if p.mention.primary}) or min(len(chosen), 1)
+        result.em_level = em_level(enc, problems).as_dict()
         return result
 
     @staticmethod

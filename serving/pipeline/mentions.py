@@ -21,6 +21,12 @@ _ITEM_SPLIT = re.compile(r"(?:^|\n)[ \t]*(?:\d{1,2}[.)]|[-*•#])[ \t]+|\n|;|(?<
 _HEAD_END = re.compile(r"\s[-–—]{1,2}\s|:\s|\s\(|\.\s|\.$|,\s(?=(?:likely|probably|possibly|stable|improved|controlled|"
                        r"uncontrolled|worsening|resolved|new|chronic|acute|s/p|status)\b)", re.I)
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+_CUES = re.compile(
+    r"\b(?:probable|probably|possible|possibly|likely|suspected|suspect|presumed|presumptive|questionable|"
+    r"consistent with|concerning for|suggestive of|history of|rule out|known|new|newly diagnosed|"
+    r"status post|s/p|\?)\b",
+    re.I,
+)
 FALLBACK_ROLES = frozenset({"preamble", "chief_complaint", "hpi", "results", "reasoning"})
 
 
@@ -34,7 +40,9 @@ class Mention:
     order: int  # position in reading order
 
     def query(self) -> str:
-        return expand(self.text, role="assessment" if self.role in CODING_ROLES else self.role)
+        text = expand(self.text, role="assessment" if self.role in CODING_ROLES else self.role)
+        # assertion cues are handled by ConText; in the query they only dilute the match
+        return _CUES.sub(" ", text).strip() or text
 
 
 def _trim(note: str, s: int, e: int) -> tuple[int, int]:
@@ -69,13 +77,15 @@ def extract(note: str, sections: list[Section] | None = None) -> list[Mention]:
             head_end = _HEAD_END.search(item)
             h_end = s + (head_end.start() if head_end else len(item))
             hs, he = _trim(note, s, h_end)
+            head = None
             if coding and he - hs >= 3:
+                head = (hs, he)
                 mentions.append(Mention(hs, he, note[hs:he], sec.role, True, len(mentions)))
                 rest_start = h_end
             else:
                 rest_start = s
             for m in _SENTENCE.finditer(note, rest_start, e):
                 ss, se = _trim(note, m.start(), m.end())
-                if se - ss >= 4 and (ss, se) != (hs, he):
+                if se - ss >= 4 and (ss, se) != head:
                     mentions.append(Mention(ss, se, note[ss:se], sec.role, False, len(mentions)))
     return mentions

@@ -9,7 +9,11 @@ STOPWORDS = frozenset(
     "a an the of and or to in on for by at as is was be are with from into than that this its it".split()
 )
 # words that carry no clinical meaning in a code title
-NEUTRAL = frozenset({"unspecified", "nos", "other", "specified", "site", "type", "disease", "diseases", "disorder"})
+NEUTRAL = frozenset({
+    "unspecified", "nos", "other", "specified", "site", "type", "disease", "disorder", "uncomplicated",
+    # setting of acquisition does not change the ICD-10-CM classification of pneumonia and most infections
+    "community", "acquired",
+})
 
 
 def normalise(word: str) -> str:

@@ -1,0 +1,211 @@
+"""Appending to the hash chain.
+
+Every batch is one DynamoDB transaction: conditional puts of the new events (none may exist yet)
+plus a conditional update of the shard's head (still at the seq we read, or absent for the first
+write). Two writers that read the same head cannot both commit, so a chain never forks; the loser
+re-reads the head and rebuilds its batch on top of the winner's.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TableError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from medcore.model import AuditEvent
+
+from .config import AuditConfig
+from .entry import GENESIS_HASH, HEAD_SEQ, entry_hash, event_fields, retain_until, shard_for
+from .exceptions import AppendConflict, ChainInconsistent
+from .models import BoundModels, bind_models
+
+logger = logging.getLogger(__name__)
+
+_BACKOFF_BASE_S = 0.005
+_BACKOFF_CAP_S = 0.25
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """Where an event landed: its shard, its seq and its hash."""
+
+    shard: str
+    seq: int
+    hash: str
+
+
+class AuditLog:
+    """A hash-chained, append-only audit log in its own DynamoDB table.
+
+    Parameters
+    ----------
+    config : AuditConfig, optional
+        Defaults to :meth:`AuditConfig.from_settings`.
+
+    Examples
+    --------
+    >>> log = AuditLog()
+    >>> log.append(AuditEvent(tenant_id="t1", actor="coder@clinic", action="read",
+    ...                       resource_type="Encounter", resource_id="enc-42"))
+    AppendResult(shard='t1#2026-11-28', seq=1, hash='...')
+    """
+
+    def __init__(self, config: AuditConfig | None = None):
+        self.config = config or AuditConfig.from_settings()
+        self._models: BoundModels = bind_models(self.config)
+        self._table_ready = False
+
+    @property
+    def models(self) -> BoundModels:
+        return self._models
+
+    def table_exists(self) -> bool:
+        return self._models.event.exists()
+
+    def ensure_table(self) -> None:
+        """Create the table (on-demand billing, TTL on ``ttl``) unless it exists."""
+        if self._table_ready:
+            return
+        if not self._models.event.exists():
+            try:
+                self._models.event.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+            except TableError as exc:
+                # another process created it between our check and our create
+                if "ResourceInUse" not in str(exc.cause_response_code):
+                    raise
+                self._wait_active()
+        self._table_ready = True
+
+    def _wait_active(self) -> None:
+        for _ in range(100):
+            status = self._models.event.describe_table().get("TableStatus")
+            if status == "ACTIVE":
+                return
+            time.sleep(0.1)
+
+    def delete_table(self) -> None:
+        """Drop the whole table; for tests and local resets only."""
+        if self._models.event.exists():
+            self._models.event.delete_table()
+        self._table_ready = False
+
+    def append(self, event: AuditEvent) -> AppendResult:
+        """Append one event to its shard's chain.
+
+        Parameters
+        ----------
+        event : AuditEvent
+            Must hold no PHI: identifiers that are PHI go through ``AuditEvent.pseudonymize``.
+
+        Returns
+        -------
+        AppendResult
+
+        Raises
+        ------
+        PHIRejected
+            The event looked like it carried PHI; nothing was written.
+        AppendConflict
+            Other writers kept winning the head; nothing was written.
+        """
+        return self.append_many([event])[0]
+
+    def append_many(self, events: Sequence[AuditEvent]) -> list[AppendResult]:
+        """Append events in order, one transaction per up to 99 events of one shard.
+
+        Every event is checked before anything is written. Each batch is atomic; the call as a
+        whole is not: when a later batch fails, the earlier ones stay appended.
+
+        Parameters
+        ----------
+        events : sequence of AuditEvent
+
+        Returns
+        -------
+        list[AppendResult]
+            One per event, in the order given. Events of one shard get increasing seqs in that order.
+
+        Raises
+        ------
+        PHIRejected, AppendConflict, ChainInconsistent
+        """
+        prepared = [event_fields(e) for e in events]
+        if not prepared:
+            return []
+        self.ensure_table()
+        by_shard: dict[str, list[int]] = {}
+        for index, fields in enumerate(prepared):
+            by_shard.setdefault(shard_for(fields["tenant_id"], fields["at"]), []).append(index)
+
+        results: list[AppendResult | None] = [None] * len(prepared)
+        size = self.config.batch_size
+        for shard, indexes in by_shard.items():
+            for start in range(0, len(indexes), size):
+                chunk = indexes[start : start + size]
+                for index, result in zip(
+                    chunk, self._append_batch(shard, [prepared[i] for i in chunk]), strict=True
+                ):
+                    results[index] = result
+        return [r for r in results if r is not None]
+
+    def _read_head(self, shard: str) -> tuple[int, str] | None:
+        try:
+            head = self._models.head.get(shard, HEAD_SEQ, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return int(head.last_seq), head.last_hash
+
+    def _append_batch(self, shard: str, batch: list[dict[str, Any]]) -> list[AppendResult]:
+        event_cls, head_cls = self._models.event, self._models.head
+        expires = retain_until(shard)
+        head = self._read_head(shard)
+        for attempt in range(1, self.config.max_attempts + 1):
+            last_seq, prev = head if head is not None else (0, GENESIS_HASH)
+            items, results = [], []
+            for seq, fields in enumerate(batch, start=last_seq + 1):
+                digest = entry_hash(fields, shard, seq, prev)
+                items.append(event_cls(shard, seq, prev_hash=prev, hash=digest, ttl=expires, **fields))
+                results.append(AppendResult(shard, seq, digest))
+                prev = digest
+            head_condition = (
+                head_cls.last_seq.does_not_exist() if head is None else head_cls.last_seq == last_seq
+            )
+            try:
+                # a fresh token per attempt: pynamodb's own retries of this request stay idempotent
+                with TransactWrite(
+                    connection=self._models.connection, client_request_token=uuid.uuid4().hex
+                ) as tx:
+                    for item in items:
+                        tx.save(item, condition=event_cls.seq.does_not_exist())
+                    tx.update(
+                        head_cls(shard, HEAD_SEQ),
+                        actions=[
+                            head_cls.last_seq.set(results[-1].seq),
+                            head_cls.last_hash.set(prev),
+                            head_cls.ttl.set(expires),
+                        ],
+                        condition=head_condition,
+                    )
+                return results
+            except TransactWriteError as exc:
+                if exc.cause_response_code != "TransactionCanceledException":
+                    raise
+                codes = {r.code for r in exc.cancellation_reasons if r is not None and r.code != "None"}
+                if not codes <= {"ConditionalCheckFailed", "TransactionConflict"}:
+                    raise
+            seen = head
+            head = self._read_head(shard)
+            if head == seen and "TransactionConflict" not in codes:
+                # the head did not move, yet a condition failed: an event sits beyond the head
+                raise ChainInconsistent(shard, (seen[0] if seen else 0) + 1)
+            # full jitter: writers that collided spread out instead of colliding again
+            time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
+            logger.debug("audit head of %s moved; retry %d", shard, attempt)
+        raise AppendConflict(shard, self.config.max_attempts)

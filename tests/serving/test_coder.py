@@ -1,0 +1,63 @@
+"""End-to-end coder behaviour over the full FY2026 code set (BM25 only, to keep the suite fast;
+the dense path is exercised in test_dense.py)."""
+
+from datetime import date
+
+import pytest
+
+from medcore.model import Assertion, Encounter, Note, Patient, Setting
+from serving.pipeline.coder import Coder
+
+NOTE = """OFFICE VISIT
+HPI: 58 y/o M f/u DM2 and HTN. Denies chest pain.
+FHx: father with colon cancer.
+A/P:
+1. Type 2 diabetes mellitus without complications - A1c 6.8%. No evidence of diabetic neuropathy.
+2. Essential hypertension - controlled. Cont lisinopril 20 mg.
+3. Probable community-acquired pneumonia - CXR pending.
+"""
+
+
+def enc(setting: Setting = Setting.office, text: str = NOTE) -> Encounter:
+    return Encounter(
+        encounter_id="T1", setting=setting, patient=Patient(age=58, sex="M"),
+        date_of_service=date(2026, 5, 4), notes=[Note(text=text)],
+    )
+
+
+@pytest.fixture(scope="module")
+def coder():
+    return Coder(dense=False)
+
+
+def test_codes_what_the_assessment_supports(coder):
+    res = coder.code(enc())
+    codes = [c.code for c in res.codes]
+    assert codes[:2] == ["E11.9", "I10"]
+    assert res.code_set == "FY2026-April" and not res.code_set_approximate
+
+
+def test_negated_family_and_outpatient_uncertain_are_not_coded(coder):
+    codes = {c.code for c in coder.code(enc()).codes}
+    assert not codes & {"E11.40", "E11.42", "R07.9", "C18.9", "Z80.0"}
+    assert not any(c.startswith("J18") for c in codes)  # "probable" pneumonia, outpatient (IV.H)
+
+
+def test_inpatient_codes_uncertain_diagnoses(coder):
+    codes = {c.code for c in coder.code(enc(Setting.inpatient)).codes}
+    assert any(c.startswith("J18") for c in codes)  # inpatient: coded as if established (II.H)
+
+
+def test_evidence_spans_index_the_original_note(coder):
+    res = coder.code(enc())
+    for c in res.codes:
+        assert c.evidence and c.assertion is Assertion.present
+        for ev in c.evidence:
+            assert NOTE[ev.start : ev.end] == ev.text
+        assert 0 < c.confidence <= 1 and c.rank >= 1
+    assert [c.rank for c in res.codes] == list(range(1, len(res.codes) + 1))
+
+
+def test_em_level_is_reported(coder):
+    em = coder.code(enc()).em_level
+    assert em["code"] in {"99213", "99214", "99215"} and em["basis"] in {"mdm", "time"}

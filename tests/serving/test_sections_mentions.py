@@ -1,0 +1,48 @@
+from serving.pipeline.abbreviations import expand
+from serving.pipeline.mentions import extract
+from serving.pipeline.sections import header_role, split_sections
+
+NOTE = """CC: cough
+HPI: 60 y/o M c/o SOB.
+ROS: denies chest pain.
+FHx: mother with breast cancer.
+A/P:
+1. COPD with acute exacerbation - start prednisone 40 mg.
+2. Essential hypertension - controlled. Cont lisinopril.
+"""
+
+
+def test_header_roles():
+    assert header_role("A/P") == "assessment"
+    assert header_role("IMPRESSION") == "assessment"
+    assert header_role("Exam R knee") == "exam"
+    assert header_role("ROS") == "ros"
+    assert header_role("Gen") is None
+
+
+def test_sections_cover_note_with_roles():
+    secs = split_sections(NOTE)
+    roles = [s.role for s in secs]
+    assert roles == ["chief_complaint", "hpi", "ros", "family_history", "assessment"]
+    ap = secs[-1]
+    assert ap.text(NOTE).strip().startswith("1. COPD")
+
+
+def test_assessment_items_give_head_mentions_with_exact_offsets():
+    ms = extract(NOTE)
+    heads = [m for m in ms if m.primary]
+    assert [m.text for m in heads] == ["COPD with acute exacerbation", "Essential hypertension"]
+    for m in ms:
+        assert NOTE[m.start : m.end] == m.text
+    assert all(m.role == "assessment" for m in ms)
+
+
+def test_notes_without_assessment_fall_back_to_history():
+    ms = extract("Chief complaint: ankle pain after a fall.\nExam: swelling.")
+    assert ms and not any(m.primary for m in ms) and ms[0].role == "chief_complaint"
+
+
+def test_abbreviation_expansion_in_context():
+    assert expand("DM2 and HTN, s/p CABG") == "type 2 diabetes mellitus and hypertension, status post CABG"
+    assert expand("PE negative", role="exam") == "PE negative"
+    assert expand("PE", role="assessment") == "pulmonary embolism"
