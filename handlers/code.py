@@ -11,5 +11,5 @@ def code(enc: Encounter, ctx: StageContext, coder: Coder) -> tuple[Encounter, Co
     ctx.audit(AuditAction.read, "Encounter", enc.encounter_id, stage="code")
     result = coder.code(enc)
     coded = enc.model_copy(update={"diagnoses": result.codes})
-    ctx.audit(AuditAction.update, "Encounter", enc.encounter_id, stage="code", codes=str(len(result.codes)))
+    ctx.audit(AuditAction.update, "Encounter", enc.encounter_id, stage="code", code_count=str(len(result.codes)))
     return coded, result

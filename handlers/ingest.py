@@ -14,5 +14,5 @@ def ingest(raw: str | bytes, ctx: StageContext, fmt: str = "auto", **defaults: A
     enc = parse(raw, fmt, **defaults)
     if enc.tenant_id != ctx.tenant_id:
         enc = enc.model_copy(update={"tenant_id": ctx.tenant_id})
-    ctx.audit(AuditAction.create, "Encounter", enc.encounter_id, notes=str(len(enc.notes)), format=fmt)
+    ctx.audit(AuditAction.create, "Encounter", enc.encounter_id, documents=str(len(enc.notes)), format=fmt)
     return enc

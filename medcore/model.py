@@ -8,8 +8,8 @@ JSON Schemas are exported to ``docs/schemas/`` by ``medcode schemas``.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timezone
-from enum import Enum
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -19,13 +19,13 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
 
-class Sex(str, Enum):
+class Sex(StrEnum):
     male = "M"
     female = "F"
     unknown = "U"
 
 
-class Setting(str, Enum):
+class Setting(StrEnum):
     office = "office"
     telehealth = "telehealth"
     ed = "ed"
@@ -39,7 +39,7 @@ class Setting(str, Enum):
         return self is not Setting.inpatient
 
 
-class Assertion(str, Enum):
+class Assertion(StrEnum):
     present = "present"
     negated = "negated"
     uncertain = "uncertain"
@@ -49,7 +49,7 @@ class Assertion(str, Enum):
     other_person = "other_person"
 
 
-class PayerKind(str, Enum):
+class PayerKind(StrEnum):
     medicare = "medicare"
     medicaid = "medicaid"
     commercial = "commercial"
@@ -174,7 +174,7 @@ class Encounter(_Model):
         return "\n\n".join(n.text for n in self.notes)
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     error = "error"
     warning = "warning"
 
@@ -188,7 +188,7 @@ class ScrubFinding(_Model):
     carc: str | None = None
 
 
-class ClaimStatus(str, Enum):
+class ClaimStatus(StrEnum):
     built = "built"
     held = "held"
     submitted = "submitted"
@@ -212,7 +212,7 @@ class Claim(_Model):
     x12: str | None = None
 
 
-class AuditAction(str, Enum):
+class AuditAction(StrEnum):
     read = "read"
     create = "create"
     update = "update"
@@ -231,7 +231,7 @@ class AuditEvent(_Model):
     resource_id: str
     purpose: str = "treatment-payment-operations"
     source: str = "cli"
-    at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     detail: dict[str, str] = Field(default_factory=dict)
 
     @staticmethod

@@ -48,6 +48,10 @@ _CODE_REF = re.compile(
 )
 
 
+# bump when the parsed structure changes, so stale pickles are not loaded
+CACHE_VERSION = 2
+
+
 def nodot(code: str) -> str:
     return code.replace(".", "").strip().upper()
 
@@ -90,7 +94,8 @@ class IndexEntry:
     code: str  # dotted; a header code when ``status`` is incomplete/expanded
     status: str  # valid | incomplete | expanded | deleted | see
     source_code: str = ""  # as written in the index, when it differs
-    nonessential: str = ""
+    nonessential: str = ""  # the term's nonessential modifiers, "(acute) (double)"
+    level: int = 0  # 0 for a main term
 
 
 @dataclass(slots=True)
@@ -292,17 +297,18 @@ class CodeSet:
             nonessential = (row.get("NonEssModif") or "").strip()
             if raw:
                 entry = self._reconcile(path, raw, nonessential)
+                entry.level = level
                 self.index.append(entry)
                 by_path.setdefault(path.lower(), entry)
             elif see:
-                pending_see.append((path, see, nonessential))
+                pending_see.append((path, see, nonessential, level))
         # "see" cross-references become synonyms of the target term, when it carries a code
-        for path, see, nonessential in pending_see:
+        for path, see, nonessential, level in pending_see:
             target = by_path.get(re.sub(r"\s+", " ", see).strip().lower())
             if target is not None:
                 self.index.append(
                     IndexEntry(path=path, code=target.code, status="see", source_code=target.path,
-                               nonessential=nonessential)
+                               nonessential=nonessential, level=level)
                 )
         for e in self.index:
             node = self.codes.get(e.code)
@@ -354,7 +360,7 @@ def load_codeset(
         stamp = "-".join(
             f"{p.stat().st_mtime_ns}.{p.stat().st_size}" for p in (tabular, index, code_list) if p is not None
         )
-        cache = cache_dir / f"codeset-{release}-{stamp}.pkl"
+        cache = cache_dir / f"codeset-{CACHE_VERSION}-{release}-{stamp}.pkl"
         if cache.exists():
             with cache.open("rb") as fh:
                 return pickle.load(fh)

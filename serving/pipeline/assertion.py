@@ -9,9 +9,9 @@ matcher misses many concepts written differently from the rule).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from medcore.model import Assertion
 
@@ -44,11 +44,12 @@ class AssertionFlags:
 # ConText attaches a cue to a target only when the cue lies outside it, so a mention that starts
 # with its own cue ("No evidence of neuropathy", "Probable pneumonia") enters ConText without it
 _LEADING_CUE = re.compile(
+    r"(?:(?:highly|very|most|more|somewhat|quite|strongly)\s+)?"
     r"(?:no(?:\s+(?:evidence|signs?|history|hx|h/o)\s+of)?|not|denies|denied|without|negative\s+for|"
     r"free\s+of|ruled\s+out|rule\s+out|r/o|probable|probably|possible|possibly|likely|suspected|"
     r"suspicious\s+for|concern(?:ing)?\s+for|questionable|presumed|cannot\s+exclude|"
     r"(?:personal\s+|past\s+)?(?:history|hx|h/o)\s+of|h/o|hx|s/p|status\s+post|prior|previous|remote|"
-    r"family\s+(?:history|hx)\s+of|fhx\s+of|if|should|risk\s+of)\b[\s:,-]*",
+    r"family\s+(?:history|hx)(?:\s+of)?|fhx(?:\s+of)?|fh\s+of|former|ex-|quit|if|should|risk\s+of)\b[\s:,-]*",
     re.I,
 )
 

@@ -19,6 +19,7 @@ from medcore.refdata.releases import codeset_for, select_release
 from medcore.settings import Settings, get_settings
 from rules.em_level import em_level
 from serving.pipeline.assertion import AssertionFlags, assess
+from serving.pipeline.guidelines import episode_of_care
 from serving.pipeline.mentions import Mention, extract
 from serving.pipeline.sections import NON_DIAGNOSTIC_ROLES, split_sections
 from serving.ranker.fused import FusedRanker, Ranked
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 # a secondary mention (not the head of an assessment item) must match more closely to be coded
 PRIMARY_MIN, SECONDARY_MIN = 0.55, 0.72
 MIN_QUERY_COVERAGE = 0.6
+# a sentence that is not an assessment heading must be accounted for almost word for word
+SECONDARY_STRICT_COVERAGE = 0.75
 
 
 class CodingResult(BaseModel):
@@ -115,8 +118,14 @@ class Coder:
             if not ranked:
                 continue
             best = ranked[0]
+            code = episode_of_care(cs, best.code, m.text, enc.notes[ni].text)
+            if code != best.code:
+                best = Ranked(code, cs.codes[code].description, best.score, best.query_coverage,
+                              best.doc_coverage, best.matched_text, best.strict_coverage)
             floor = PRIMARY_MIN if m.primary else SECONDARY_MIN
             if best.score < floor or best.query_coverage < MIN_QUERY_COVERAGE:
+                continue
+            if not m.primary and best.strict_coverage < SECONDARY_STRICT_COVERAGE:
                 continue
             ev = Evidence(start=m.start, end=m.end, text=m.text, note_index=ni)
             have = picks.get(best.code)

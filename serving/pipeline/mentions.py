@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from serving.pipeline.abbreviations import expand
 from serving.pipeline.sections import CODING_ROLES, Section, split_sections
 
-_ITEM_SPLIT = re.compile(r"(?:^|\n)[ \t]*(?:\d{1,2}[.)]|[-*•#])[ \t]+|\n|;|(?<=[a-z0-9)])\s+(?=\d{1,2}[.)]\s+[A-Za-z])")
-_HEAD_END = re.compile(r"\s[-–—]{1,2}\s|:\s|\s\(|\.\s|\.$|,\s(?=(?:likely|probably|possibly|stable|improved|controlled|"
+_ITEM_SPLIT = re.compile(r"(?:^|\n)[ \t]*(?:\d{1,2}[.)]|[-*•#])[ \t]+|\n|;|\||(?<=[a-z0-9)])\s+(?=\d{1,2}[.)]\s+[A-Za-z])")
+_HEAD_END = re.compile(r"\s[-–—]{1,2}\s|:\s|\.\s|\.$|,\s(?=(?:likely|probably|possibly|stable|improved|controlled|"
                        r"uncontrolled|worsening|resolved|new|chronic|acute|s/p|status)\b)", re.I)
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _CUES = re.compile(

@@ -10,13 +10,43 @@ specified conditions not classified elsewhere.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from medcore.refdata.icd10cm import CodeSet
 from serving.retriever.hybrid import Candidate
-from serving.retriever.tokens import content_tokens, tokenize
+from serving.retriever.tokens import content_tokens, required_tokens, tokenize
 
 W_QUERY, W_DOC, W_DENSE, W_BM25 = 0.45, 0.30, 0.15, 0.10
+
+
+_MAIN_TERM_END = re.compile(r",|;|\s(?:of|with|without|due to|secondary to|in|from|on|involving|after)\s", re.I)
+
+
+def main_term(query: str) -> str | None:
+    """The condition a phrase names, as the Alphabetic Index would enter it: the last content word
+    before the first qualifier ("fracture" in "closed fracture of left distal radius")."""
+    m = _MAIN_TERM_END.search(query)
+    words = [w for w in content_tokens_ordered(query[: m.start()] if m else query) if not w.isdigit()]
+    return words[-1] if words else None
+
+
+def content_tokens_ordered(text: str) -> list[str]:
+    keep = content_tokens(text)
+    return [t for t in tokenize(text) if t in keep]
+
+
+@lru_cache(maxsize=4)
+def category_vocab(cs: CodeSet) -> dict[str, frozenset[str]]:
+    """Every word used by the titles and index paths of each 3-character category: the axes along
+    which that category can be specific. A mention's words outside them cannot be coded there."""
+    vocab: dict[str, set[str]] = {}
+    for e in cs.codes.values():
+        vocab.setdefault(e.code[:3], set()).update(content_tokens(e.description))
+        for t in e.index_terms:
+            vocab[e.code[:3]].update(content_tokens(t))
+    return {k: frozenset(v) for k, v in vocab.items()}
 
 
 @dataclass(slots=True)
@@ -27,6 +57,7 @@ class Ranked:
     query_coverage: float
     doc_coverage: float
     matched_text: str
+    strict_coverage: float = 0.0  # share of all the mention's words the code's texts contain
 
 
 class FusedRanker:
@@ -34,25 +65,41 @@ class FusedRanker:
         self.cs = cs
 
     def score(self, query: str, cands: list[Candidate]) -> list[Ranked]:
-        q = content_tokens(query)
+        q = {t for t in content_tokens(query) if not t.isdigit() or len(t) > 1}
         q_words = set(tokenize(query))
+        head = main_term(query)
+        vocab = category_vocab(self.cs)
         out: list[Ranked] = []
         for c in cands:
             entry = self.cs.get(c.code)
-            if entry is None or not entry.billable:
+            if entry is None or not entry.billable or not q:
                 continue
-            best_q = best_d = 0.0
+            # words the code's category has no axis for (laterality of pneumonia, say) are not held
+            # against it; words it does have an axis for must be matched
+            q_axis = q & vocab.get(c.code[:3], frozenset())
+            best_q = best_d = strict = 0.0
             best_text = c.matched_text or entry.description
-            for text in {c.matched_text, entry.description} - {""}:
-                d = content_tokens(text)
-                if not q or not d:
+            has_head = False
+            texts = [(entry.description, False)]
+            if c.matched_text:
+                texts.append((c.matched_text, c.matched_kind == "index_main"))
+            for text, main_only in texts:
+                allowed = content_tokens(text)
+                required = required_tokens(text, main_term_only=main_only) or allowed
+                has_head = has_head or (head is not None and head in allowed)
+                if not q_axis:
                     continue
-                inter = len(q & d)
-                qc, dc = inter / len(q), inter / len(d)
+                qc = len(q_axis & allowed) / len(q_axis)
+                dc = len(q & required) / len(required)
                 if qc + dc > best_q + best_d:
                     best_q, best_d, best_text = qc, dc, text
+                strict = max(strict, len(q & allowed) / len(q))
+            if head is not None and not has_head:
+                best_q *= 0.5  # the code does not name the condition the mention names
+                strict *= 0.5
+            best_q *= 0.8 + 0.2 * (len(q_axis) / len(q))  # words the category cannot express: mildly weaker
             penalty = 0.05 if "other" in tokenize(entry.description) and not ({"other", "specified"} & q_words) else 0.0
             s = W_QUERY * best_q + W_DOC * best_d + W_DENSE * max(c.dense, 0.0) + W_BM25 * c.bm25_rel - penalty
-            out.append(Ranked(c.code, entry.description, max(0.0, min(1.0, s)), best_q, best_d, best_text))
+            out.append(Ranked(c.code, entry.description, max(0.0, min(1.0, s)), best_q, best_d, best_text, strict))
         out.sort(key=lambda r: (-r.score, r.code))
         return out

@@ -17,7 +17,7 @@ from medcore.refdata.icd10cm import CodeSet
 class Doc:
     code: str
     text: str
-    kind: str  # title | inclusion | index
+    kind: str  # title | inclusion | index | index_main (a main term of the Alphabetic Index)
 
 
 def _default_descendants(cs: CodeSet, header: str, limit: int = 3) -> list[str]:
@@ -43,9 +43,13 @@ def build_corpus(cs: CodeSet) -> list[Doc]:
         if node is None:
             continue
         targets = [entry.code] if node.billable else _default_descendants(cs, entry.code)
+        # nonessential modifiers ride along in parentheses, as in the titles: they may match a
+        # mention's words but a mention need not state them
+        text = f"{entry.path} {entry.nonessential}".strip()
+        kind = "index_main" if entry.level == 0 else "index"
         for code in targets:
-            key = (code, entry.path)
+            key = (code, text)
             if key not in seen:
                 seen.add(key)
-                docs.append(Doc(code, entry.path, "index"))
+                docs.append(Doc(code, text, kind))
     return docs

@@ -10,10 +10,13 @@ from pathlib import Path
 from medcore.refdata.icd10cm import CodeSet
 from serving.retriever.bm25 import BM25Index, best_per_code
 from serving.retriever.corpus import build_corpus
+from serving.retriever.tokens import content_tokens, required_tokens
 
 log = logging.getLogger(__name__)
 RRF_K = 60
-INDEX_VERSION = "v1"
+# bump a version when what goes into that index changes; the other index is kept
+BM25_VERSION = "v2"
+DENSE_VERSION = "v1"
 
 
 @dataclass(slots=True)
@@ -40,11 +43,28 @@ class HybridRetriever:
     def __init__(self, bm25: BM25Index, dense=None):
         self.bm25 = bm25
         self.dense = dense
+        # Alphabetic Index main terms by their words: a coder starts from the main term
+        self._main_terms: dict[str, list[tuple[frozenset[str], int]]] = {}
+        for i, d in enumerate(bm25.docs):
+            if d.kind == "index_main":
+                req = frozenset(required_tokens(d.text, main_term_only=True))
+                for t in req:
+                    self._main_terms.setdefault(t, []).append((req, i))
+
+    def main_term_docs(self, query: str) -> list[int]:
+        """Index main-term documents all of whose words the query contains."""
+        q = content_tokens(query)
+        seen: set[int] = set()
+        for t in q:
+            for req, i in self._main_terms.get(t, ()):
+                if i not in seen and req <= q:
+                    seen.add(i)
+        return sorted(seen)
 
     @classmethod
     def load_or_build(cls, cs: CodeSet, index_dir: Path, dense: bool = True) -> HybridRetriever:
-        root = index_dir / f"{cs.release}-{INDEX_VERSION}"
-        bm25_dir = root / "bm25"
+        root = index_dir / cs.release
+        bm25_dir = root / f"bm25-{BM25_VERSION}"
         if (bm25_dir / "docs.jsonl").exists():
             bm25 = BM25Index.load(bm25_dir)
         else:
@@ -56,7 +76,7 @@ class HybridRetriever:
         if dense:
             from serving.retriever.dense import DenseIndex
 
-            dense_dir = root / "dense"
+            dense_dir = root / f"dense-{DENSE_VERSION}"
             if (dense_dir / "dense.faiss").exists():
                 dense_index = DenseIndex.load(dense_dir)
             else:
@@ -71,13 +91,21 @@ class HybridRetriever:
         sparse = self.bm25.search(queries, k=max(200, k * 4))
         dense = self.dense.search(queries, k=k) if self.dense is not None else [[] for _ in queries]
         out: list[list[Candidate]] = []
-        for hits, dhits in zip(sparse, dense, strict=True):
+        for query, hits, dhits in zip(queries, sparse, dense, strict=True):
             cands: dict[str, Candidate] = {}
             per_code = best_per_code(self.bm25.docs, hits)
             top = max((s for s, _ in per_code.values()), default=0.0) or 1.0
             for rank, (code, (score, d)) in enumerate(sorted(per_code.items(), key=lambda kv: -kv[1][0])):
                 doc = self.bm25.docs[d]
                 cands[code] = Candidate(code, 1.0 / (RRF_K + rank + 1), score, score / top, 0.0, doc.text, doc.kind)
+            # a third ranking: the Alphabetic Index main terms the mention names
+            for rank, d in enumerate(self.main_term_docs(query)):
+                doc = self.bm25.docs[d]
+                c = cands.get(doc.code)
+                if c is None:
+                    c = cands[doc.code] = Candidate(doc.code, 0.0, 0.0, 0.0, 0.0, doc.text, doc.kind)
+                c.rrf += 1.0 / (RRF_K + rank + 1)
+                c.matched_text, c.matched_kind = doc.text, doc.kind
             for rank, (code, sim) in enumerate(dhits):
                 c = cands.get(code)
                 if c is None:

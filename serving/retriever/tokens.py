@@ -13,6 +13,8 @@ NEUTRAL = frozenset({
     "unspecified", "nos", "other", "specified", "site", "type", "disease", "disorder", "uncomplicated",
     # setting of acquisition does not change the ICD-10-CM classification of pneumonia and most infections
     "community", "acquired",
+    # words that stand for "a diagnosis" in problem lists
+    "problem", "diagnosis", "condition", "issue", "finding",
 })
 
 
@@ -29,3 +31,16 @@ def tokenize(text: str) -> list[str]:
 
 def content_tokens(text: str) -> set[str]:
     return {t for t in tokenize(text) if t not in NEUTRAL}
+
+
+_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+
+
+def required_tokens(text: str, main_term_only: bool = False) -> set[str]:
+    """The words a code text requires: ICD-10-CM puts nonessential modifiers in parentheses (and
+    eponym notes in brackets). For an index main term, only its first comma part is required
+    ("Hypertension, hypertensive" is one term with a variant)."""
+    bare = _PAREN.sub(" ", text)
+    if main_term_only:
+        bare = bare.split(",")[0]
+    return content_tokens(bare)

@@ -102,7 +102,7 @@ def test_repo_demo_samples_all_parse_with_notes() -> None:
     demo = sorted((REPO / "samples" / "hl7").glob("*.hl7")) + sorted(
         (REPO / "samples" / "ccda").glob("*.ccda")
     )
-    assert len(demo) == 9
+    assert len(demo) >= 9
     for path in demo:
         enc = parse(path.read_bytes())
         assert enc.notes and enc.notes[0].text.strip(), path.name
