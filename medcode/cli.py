@@ -32,7 +32,7 @@ app.add_typer(claim_app, name="claim")
 app.add_typer(audit_app, name="audit")
 app.add_typer(index_app, name="index")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -277,7 +277,7 @@ def audit_verify(
         except ValueError:
             _fail("--since must be YYYY-MM-DD")
     report = verify(AuditLog(AuditConfig.from_settings()), tenant=tenant, since=since_day)
-    payload = report.as_dict() if hasattr(report, "as_dict") else report.__dict__
+    payload = report.to_dict()
     if as_json:
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
     if report.ok:
