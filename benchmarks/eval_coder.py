@@ -1,0 +1,160 @@
+"""Coding and assertion accuracy, with the peers, in one run on the same cases.
+
+    .venv/bin/python benchmarks/eval_coder.py [--cases DIR] [--assertion TSV] [--append docs/BENCHMARKS.md]
+
+Runs, on the same inputs:
+- medcode's coder with hybrid retrieval (BM25 + MiniLM/FAISS) and with BM25 alone;
+- a BM25-only baseline: the same mentions and assertion filter, the top BM25 document's code, no ranker;
+- medcode's assertion detection and medspaCy 1.3.1 ConText with the concept added as a target rule
+  (the baseline GUIDE.md describes), counting the sentences where its target matcher finds nothing.
+
+Prints one JSON object; ``--append`` also appends a dated Markdown section to the given file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from serving.evaluation import assertion as assertion_eval  # noqa: E402
+from serving.evaluation import notes as notes_eval  # noqa: E402
+from serving.pipeline.coder import Coder, CodingResult  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "eval"
+
+
+def bm25_only(cases: list[dict]) -> dict:
+    """The coder's front end with the plain BM25 top document as the answer."""
+    from medcore.model import CodeSuggestion
+    from medcore.refdata.releases import codeset_for
+    from serving.pipeline.assertion import assess
+    from serving.pipeline.coder import allowed
+    from serving.pipeline.mentions import extract
+    from serving.pipeline.sections import NON_DIAGNOSTIC_ROLES
+
+    coder = Coder(dense=False)
+    results = []
+    start = time.perf_counter()
+    for case in cases:
+        enc = notes_eval.case_to_encounter(case)
+        cs = codeset_for(enc.date_of_service)
+        retriever = coder.retriever(cs)
+        text = enc.notes[0].text
+        ms = [m for m in extract(text) if m.role not in NON_DIAGNOSTIC_ROLES and m.primary]
+        flags = assess(text, [(m.start, m.end) for m in ms])
+        keep = [m for m, f in zip(ms, flags, strict=True) if allowed(f, enc.setting)[0]]
+        hits = retriever.bm25.search([m.query() for m in keep], k=1)
+        codes: list[str] = []
+        for h in hits:
+            if h and retriever.bm25.docs[h[0][0]].code not in codes:
+                codes.append(retriever.bm25.docs[h[0][0]].code)
+        results.append(CodingResult(encounter_id=enc.encounter_id, code_set=cs.release, codes=[
+            CodeSuggestion(code=c, rank=i + 1) for i, c in enumerate(codes)]))
+    return notes_eval.score(cases, results, time.perf_counter() - start)
+
+
+def medspacy_baseline(rows: list[dict[str, str]]) -> dict:
+    import medspacy
+    from loguru import logger
+    from medspacy.ner import TargetRule
+
+    logger.disable("PyRuSH")
+    pairs: dict[str, list[tuple[bool, bool]]] = {k: [] for k in assertion_eval.LABELS}
+    not_found = 0
+    for r in rows:
+        nlp = medspacy.load(medspacy_enable=["medspacy_pyrush", "medspacy_target_matcher", "medspacy_context"])
+        nlp.get_pipe("medspacy_target_matcher").add([TargetRule(r["concept"], "CONCEPT")])
+        doc = nlp(r["sentence"])
+        ents = list(doc.ents)
+        if not ents:
+            not_found += 1
+        e = ents[0] if ents else None
+        pred = {
+            "negated": bool(e is not None and e._.is_negated),
+            "historical": bool(e is not None and e._.is_historical),
+            "hypothetical": bool(e is not None and e._.is_hypothetical),
+            "other_experiencer": bool(e is not None and e._.is_family),
+        }
+        gold = assertion_eval.gold_labels(r)
+        for k in assertion_eval.LABELS:
+            pairs[k].append((gold[k], pred[k]))
+    out: dict = {k: assertion_eval.prf(v) for k, v in pairs.items()}
+    out["target_not_found"] = not_found
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", type=Path, default=SHARED / "notes-dev")
+    ap.add_argument("--assertion", type=Path, default=SHARED / "assertion" / "context_dev.tsv")
+    ap.add_argument("--append", type=Path)
+    args = ap.parse_args()
+
+    report: dict = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "machine": f"{platform.machine()}, {platform.python_version()}"}
+    cases = [json.loads(p.read_text()) for p in sorted(args.cases.glob("*.json"))]
+    # warm: code set, indexes and models load once, outside the timed runs
+    t = time.perf_counter()
+    hybrid = Coder(dense=True)
+    hybrid.code(notes_eval.case_to_encounter(cases[0]))
+    report["warmup_seconds"] = round(time.perf_counter() - t, 1)
+    report["medcode_hybrid"] = notes_eval.run(args.cases, hybrid)
+    report["medcode_bm25_ranker"] = notes_eval.run(args.cases, Coder(dense=False))
+    report["baseline_bm25_only"] = bm25_only(cases)
+    report["peak_rss_mb_coding"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+    rows = assertion_eval.read_tsv(args.assertion)
+    t = time.perf_counter()
+    report["assertion_medcode"] = assertion_eval.run(args.assertion)
+    report["assertion_medcode"]["seconds"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    report["assertion_medspacy_context"] = medspacy_baseline(rows)
+    report["assertion_medspacy_context"]["seconds"] = round(time.perf_counter() - t, 1)
+    print(json.dumps(report, indent=2))
+    if args.append:
+        with args.append.open("a") as fh:
+            fh.write(_markdown(report, args))
+
+
+def _markdown(r: dict, args) -> str:
+    def row(name: str, m: dict) -> str:
+        return (f"| {name} | {m['micro_precision']:.3f} | {m['micro_recall']:.3f} | {m['micro_f1']:.3f} | "
+                f"{m['primary_top1']:.3f} | {m['primary_top3']:.3f} | {m['must_not_code_violations']}/"
+                f"{m['must_not_code_traps']} | {m['em_level_accuracy']} | {m['notes_per_second']} |")
+
+    def arow(name: str, m: dict) -> str:
+        return (f"| {name} | {m['negated']['f1']:.3f} | {m['historical']['f1']:.3f} | "
+                f"{m['hypothetical']['f1']:.3f} | {m['other_experiencer']['f1']:.3f} | "
+                f"{m.get('target_not_found', 0)} |")
+
+    return "\n".join([
+        f"\n### Coding and assertion accuracy — {r['when']}",
+        f"`.venv/bin/python benchmarks/eval_coder.py --cases {args.cases} --assertion {args.assertion}` "
+        f"({r['machine']}; warm-up {r['warmup_seconds']} s; peak RSS {r['peak_rss_mb_coding']} MB)\n",
+        "| coder | micro P | micro R | micro F1 | primary top-1 | primary top-3 | must-not-code violations | "
+        "E/M exact | notes/s |",
+        "|---|---|---|---|---|---|---|---|---|",
+        row("medcode (BM25 + FAISS, fused ranker)", r["medcode_hybrid"]),
+        row("medcode (BM25, fused ranker)", r["medcode_bm25_ranker"]),
+        row("baseline: BM25 top document", r["baseline_bm25_only"]),
+        "",
+        f"Assertion, {r['assertion_medcode']['sentences']} sentences:\n",
+        "| system | negated F1 | historical F1 | hypothetical F1 | other experiencer F1 | concept not found |",
+        "|---|---|---|---|---|---|",
+        arow("medcode (ConText + medcode rules, exact mention spans)", r["assertion_medcode"]),
+        arow("medspaCy 1.3.1 ConText, concept as target rule", r["assertion_medspacy_context"]),
+        "",
+    ])
+
+
+if __name__ == "__main__":
+    main()
