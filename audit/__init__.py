@@ -3,8 +3,9 @@
 One chain per tenant and UTC day. Append with :class:`AuditLog`, check with :func:`verify`.
 """
 
-from .chain import AppendResult, AuditLog
+from .chain import AppendResult, AuditLog, AuditRecord
 from .config import AuditConfig
+from .digest import BadDigest, DigestConflict, DigestError, DigestResult, Digests, Proof, check_proof, prove
 from .exceptions import AppendConflict, AuditError, ChainInconsistent, PHIRejected
 from .verify import BadEntry, Reason, VerifyReport, verify
 
@@ -14,6 +15,15 @@ __all__ = [
     "AuditConfig",
     "AuditError",
     "AuditLog",
+    "AuditRecord",
+    "BadDigest",
+    "DigestConflict",
+    "DigestError",
+    "DigestResult",
+    "Digests",
+    "Proof",
+    "check_proof",
+    "prove",
     "BadEntry",
     "ChainInconsistent",
     "PHIRejected",

@@ -14,15 +14,27 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TableError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from medcore.access import Action, Principal, authorize
 from medcore.model import AuditEvent
 
 from .config import AuditConfig
-from .entry import GENESIS_HASH, HEAD_SEQ, entry_hash, event_fields, retain_until, shard_for
+from .entry import (
+    EVENT_FIELDS,
+    GENESIS_HASH,
+    HEAD_SEQ,
+    entry_hash,
+    event_fields,
+    retain_until,
+    shard_day,
+    shard_for,
+    shard_tenant,
+)
 from .exceptions import AppendConflict, ChainInconsistent
 from .models import BoundModels, bind_models
 
@@ -39,6 +51,16 @@ class AppendResult:
     shard: str
     seq: int
     hash: str
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One stored event as :meth:`AuditLog.read` returns it: where it sits, its hash, the event."""
+
+    shard: str
+    seq: int
+    hash: str
+    event: AuditEvent
 
 
 class AuditLog:
@@ -209,3 +231,66 @@ class AuditLog:
             time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
             logger.debug("audit head of %s moved; retry %d", shard, attempt)
         raise AppendConflict(shard, self.config.max_attempts)
+
+    def read(
+        self,
+        principal: Principal,
+        tenant: str,
+        since: date | None = None,
+        until: date | None = None,
+        limit: int | None = None,
+    ) -> list[AuditRecord]:
+        """One tenant's audit events, oldest day first, each day in seq order.
+
+        Parameters
+        ----------
+        principal : Principal
+            Must hold ``audit:read`` for ``tenant`` (an admin of that tenant).
+        tenant : str
+        since, until : date, optional
+            UTC days, inclusive. With ``since``, each day's shard is queried directly; without it
+            the tenant's shards are found by a scan.
+        limit : int, optional
+            Stop after this many events.
+
+        Raises
+        ------
+        AccessDenied
+            The principal may not read this tenant's audit log.
+        """
+        authorize(principal, Action.audit_read, tenant)
+        if not self.table_exists():
+            return []
+        if since is not None:
+            last = until or datetime.now(UTC).date()
+            shards = [f"{tenant}#{(since + timedelta(days=n)).isoformat()}" for n in range((last - since).days + 1)]
+        else:
+            head = self._models.head
+            shards = sorted(
+                {
+                    item.shard
+                    for item in head.scan(
+                        head.shard.startswith(f"{tenant}#") & (head.seq == HEAD_SEQ), attributes_to_get=["shard"]
+                    )
+                    if shard_tenant(item.shard) == tenant
+                },
+                key=lambda s: s.rsplit("#", 1)[-1],
+            )
+        out: list[AuditRecord] = []
+        event_cls = self._models.event
+        for shard in shards:
+            try:
+                day = shard_day(shard)
+            except ValueError:
+                continue
+            if until is not None and day > until:
+                continue
+            for item in event_cls.query(shard, event_cls.seq > HEAD_SEQ, consistent_read=True):
+                fields = {name: getattr(item, name) for name in EVENT_FIELDS}
+                detail = fields["detail"]
+                fields["detail"] = detail.as_dict() if hasattr(detail, "as_dict") else dict(detail or {})
+                fields["at"] = datetime.fromisoformat(fields["at"])
+                out.append(AuditRecord(shard, int(item.seq), item.hash, AuditEvent(**fields)))
+                if limit is not None and len(out) >= limit:
+                    return out
+        return out

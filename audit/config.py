@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from medcore.settings import Settings, get_settings
@@ -28,6 +29,14 @@ class AuditConfig:
         Events per transaction, 1 to 99.
     max_attempts : int
         Transactions tried per batch before :class:`~audit.exceptions.AppendConflict`.
+    s3_endpoint : str or None
+        Where signed digests are anchored (moto server locally); ``None`` means real S3.
+    digest_bucket : str
+        The S3 bucket, created with Object Lock. Digests go under ``audit-digests/<table>/``.
+    lock_mode : str
+        ``COMPLIANCE`` (nobody, root included, can delete before the retention date) or ``GOVERNANCE``.
+    signing_key_path : Path or None
+        The Ed25519 private key (PEM) that signs digests. Generated there (mode 0600) on first use.
     """
 
     table_name: str
@@ -35,6 +44,10 @@ class AuditConfig:
     region: str
     batch_size: int = MAX_BATCH
     max_attempts: int = 40
+    s3_endpoint: str | None = None
+    digest_bucket: str = "medcode-audit-digests"
+    lock_mode: str = "COMPLIANCE"
+    signing_key_path: Path | None = None
 
     def __post_init__(self) -> None:
         if not 3 <= len(self.table_name) <= 255:
@@ -43,10 +56,16 @@ class AuditConfig:
             raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if self.lock_mode not in ("COMPLIANCE", "GOVERNANCE"):
+            raise ValueError("lock_mode must be COMPLIANCE or GOVERNANCE")
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: Any) -> AuditConfig:
         """Build from ``medcore.settings`` (``MEDCODE_AUDIT_TABLE``, ``MEDCODE_DYNAMODB_ENDPOINT``...).
+
+        The digest settings are not (yet) fields of ``medcore.settings``; they come from
+        ``MEDCODE_AUDIT_DIGEST_BUCKET``, ``MEDCODE_AUDIT_LOCK_MODE`` and
+        ``MEDCODE_AUDIT_SIGNING_KEY`` (a file path; default ``<var_dir>/audit/digest-signing-key.pem``).
 
         Parameters
         ----------
@@ -56,7 +75,17 @@ class AuditConfig:
             Field values that win over the settings, e.g. ``table_name="audit-test-1"``.
         """
         s = settings or get_settings()
-        base = cls(table_name=s.audit_table, endpoint=s.dynamodb_endpoint, region=s.aws_region)
+        env = os.environ
+        key_path = env.get("MEDCODE_AUDIT_SIGNING_KEY")
+        base = cls(
+            table_name=s.audit_table,
+            endpoint=s.dynamodb_endpoint,
+            region=s.aws_region,
+            s3_endpoint=s.moto_endpoint,
+            digest_bucket=env.get("MEDCODE_AUDIT_DIGEST_BUCKET", "medcode-audit-digests"),
+            lock_mode=env.get("MEDCODE_AUDIT_LOCK_MODE", "COMPLIANCE"),
+            signing_key_path=Path(key_path) if key_path else Path(s.var_dir) / "audit" / "digest-signing-key.pem",
+        )
         return replace(base, **overrides)
 
     def credentials(self) -> dict[str, str | None]:
@@ -68,3 +97,12 @@ class AuditConfig:
         if self.endpoint and not os.environ.get("AWS_ACCESS_KEY_ID"):
             return {"aws_access_key_id": "medcodelocal", "aws_secret_access_key": "medcodelocal"}
         return {"aws_access_key_id": None, "aws_secret_access_key": None}
+
+    def s3_client_kwargs(self) -> dict[str, Any]:
+        """boto3 client arguments for the digest bucket; dummy keys only for a local endpoint."""
+        kwargs: dict[str, Any] = {"region_name": self.region}
+        if self.s3_endpoint:
+            kwargs["endpoint_url"] = self.s3_endpoint
+            if not os.environ.get("AWS_ACCESS_KEY_ID"):
+                kwargs |= {"aws_access_key_id": "medcodelocal", "aws_secret_access_key": "medcodelocal"}
+        return kwargs

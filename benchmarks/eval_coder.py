@@ -19,7 +19,7 @@ import platform
 import resource
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +99,7 @@ def main() -> None:
     ap.add_argument("--append", type=Path)
     args = ap.parse_args()
 
-    report: dict = {"when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    report: dict = {"when": datetime.now(UTC).isoformat(timespec="seconds"),
                     "machine": f"{platform.machine()}, {platform.python_version()}"}
     cases = [json.loads(p.read_text()) for p in sorted(args.cases.glob("*.json"))]
     # warm: code set, indexes and models load once, outside the timed runs

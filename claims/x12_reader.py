@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["X12Delimiters", "envelope", "read_segments", "render_segments"]
+__all__ = ["X12Delimiters", "envelope", "read_segments", "render_segments", "transaction_set"]
 
 
 @dataclass(frozen=True)

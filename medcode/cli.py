@@ -139,7 +139,8 @@ def eval_notes(
     cases: Annotated[Path, typer.Option("--cases", help="folder of *.json cases")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
     predictions: Annotated[Path | None, typer.Option("--predictions", help="write one JSON line per case")] = None,
-    dense: Annotated[bool, typer.Option("--dense/--no-dense", help="dense retrieval")] = True,
+    dense: Annotated[bool | None, typer.Option("--dense/--no-dense",
+                                               help="dense retrieval (default: MEDCODE_DENSE_ENABLED)")] = None,
 ) -> None:
     """Code every case in a folder and score it (GUIDE.md section 3)."""
     _logging()
@@ -289,7 +290,7 @@ def audit_verify(
 
 
 @index_app.command("build")
-def index_build(dense: Annotated[bool, typer.Option("--dense/--no-dense")] = True) -> None:
+def index_build(dense: Annotated[bool | None, typer.Option("--dense/--no-dense")] = None) -> None:
     """Build (or load) the retrieval indexes for the newest code set."""
     _logging(verbose=True)
     from medcore.refdata.releases import latest_codeset

@@ -12,9 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from medcore.model import Encounter, Severity, Sex
 from medcore.refdata.icd10cm import CodeEntry, CodeSet
+
+if TYPE_CHECKING:
+    from rules.eligibility import EligibilityClient
+    from rules.ncci.store import NCCIStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +34,7 @@ class Hit:
     codes: tuple[str, ...] = ()
     fix: str = ""
     severity: Severity | None = None
+    carc: str | None = None  # overrides the rule's CARC for this hit (eligibility: 27 vs 31)
 
 
 @dataclass(slots=True)
@@ -53,6 +59,14 @@ class ScrubContext:
         Patient age in years on the date of service, when known.
     sex : Sex
         Patient sex as recorded.
+    config : dict
+        The rule pack's ``config`` mapping (timely filing days, prior-authorization list...).
+    today : date
+        The date claim timing is judged against (timely filing); injectable for tests.
+    ncci : NCCIStore or None
+        NCCI PTP and MUE edits; ``None`` skips the NCCI rules.
+    eligibility : EligibilityClient or None
+        Answers X12 270/271 eligibility questions; ``None`` (the default) skips the eligibility rule.
     """
 
     encounter: Encounter
@@ -63,6 +77,10 @@ class ScrubContext:
     diagnoses: list[str] = field(default_factory=list)
     age: int | None = None
     sex: Sex = Sex.unknown
+    config: dict[str, Any] = field(default_factory=dict)
+    today: date = field(default_factory=date.today)
+    ncci: NCCIStore | None = None
+    eligibility: EligibilityClient | None = None
 
     @property
     def dos(self) -> date:
@@ -110,6 +128,11 @@ class Rule:
     carc: str | None = None
     rarc: str | None = None
     needs_codeset: bool = True
+
+
+def line_date(ctx: ScrubContext, line: Any) -> date:
+    """A service line's date: its own ``service_date`` or the encounter's date of service."""
+    return line.service_date or ctx.encounter.date_of_service
 
 
 def display(code: str) -> str:

@@ -14,13 +14,24 @@ from medcore.errors import CodeSetUnavailable
 from medcore.model import Encounter, ScrubFinding, Severity
 from medcore.refdata.icd10cm import CodeSet
 from medcore.refdata.releases import codeset_for, fiscal_year, releases, select_release
-from rules import claim_edits, demographics, excludes, sequencing, validity
+from rules import (
+    claim_edits,
+    claim_level,
+    demographics,
+    eligibility,
+    excludes,
+    ncci_edits,
+    sequencing,
+    validity,
+)
 from rules.base import Hit, Rule, ScrubContext
+from rules.eligibility import EligibilityClient
+from rules.ncci.store import NCCIStore, default_store
 from rules.pack import PackError, RulePack, default_pack
 
 RULES: dict[str, Rule] = {
     r.rule_id: r
-    for module in (validity, claim_edits, demographics, excludes, sequencing)
+    for module in (validity, claim_edits, demographics, excludes, sequencing, ncci_edits, claim_level, eligibility)
     for r in module.RULES
 }
 """Every rule the engine knows, by ID."""
@@ -74,7 +85,13 @@ def _severity(hit: Hit, setting: Severity | None, rule: Rule) -> Severity:
 
 
 def scrub(
-    encounter: Encounter, *, codeset: CodeSet | None = None, pack: RulePack | None = None
+    encounter: Encounter,
+    *,
+    codeset: CodeSet | None = None,
+    pack: RulePack | None = None,
+    today: date | None = None,
+    ncci: NCCIStore | None = None,
+    eligibility: EligibilityClient | None = None,
 ) -> list[ScrubFinding]:
     """Scrub one coded encounter.
 
@@ -86,7 +103,15 @@ def scrub(
     codeset : CodeSet, optional
         The release to check against; by default the one in effect on the date of service.
     pack : RulePack, optional
-        Which rules run, in what order, at what severity; defaults to ``cms_national``.
+        Which rules run, in what order, at what severity; defaults to ``cms_national``. Its ``config``
+        supplies payer facts (timely filing days, prior-authorization codes, telehealth policy).
+    today : date, optional
+        The date timely filing is judged against; defaults to the system date.
+    ncci : NCCIStore, optional
+        NCCI PTP/MUE edits; defaults to the store imported under ``var_dir/ncci`` (or, when none was
+        imported, an empty PTP table with the shipped partial Medicaid MUE list).
+    eligibility : EligibilityClient, optional
+        Turns on ``PAYER.ELIGIBILITY`` (a 270/271 inquiry per claim). Off by default.
 
     Returns
     -------
@@ -103,6 +128,10 @@ def scrub(
     if unknown:
         raise PackError(f"pack {pack.name} names unknown rules: {', '.join(unknown)}")
     ctx = build_context(encounter, codeset)
+    ctx.config = pack.config
+    ctx.today = today or date.today()
+    ctx.ncci = ncci if ncci is not None else default_store()
+    ctx.eligibility = eligibility
     findings: list[ScrubFinding] = []
     for rid, setting in pack.enabled():
         rule = RULES[rid]
@@ -116,7 +145,7 @@ def scrub(
                     message=hit.message,
                     codes=list(hit.codes),
                     fix=hit.fix,
-                    carc=rule.carc,
+                    carc=hit.carc or rule.carc,
                 )
             )
     return findings

@@ -16,4 +16,5 @@ __all__ = [
     "read_medicaid_partial",
     "read_mue",
     "read_ptp",
+    "store_path",
 ]

@@ -38,6 +38,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+class _NothingImported(Exception):
+    pass
+
+
 def store_path() -> Path:
     """Where the default store lives: ``settings.var_dir / "ncci" / "ncci.sqlite"``."""
     return get_settings().var_dir / "ncci" / STORE_FILE
@@ -81,14 +85,8 @@ class NCCIStore:
              e.deleted.isoformat() if e.deleted else None, e.modifier, e.rationale)
             for e in edits
         )
-        with self._lock, self._db:
-            if replace:
-                self._db.execute("DELETE FROM ptp")
-            before = self._db.total_changes
-            self._db.executemany("INSERT OR REPLACE INTO ptp VALUES (?,?,?,?,?,?,?)", rows)
-            n = self._db.total_changes - before
-            if label:
-                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('ptp_source', ?)", (label,))
+        with self._lock:
+            n = self._load("ptp", "INSERT OR REPLACE INTO ptp VALUES (?,?,?,?,?,?,?)", rows, replace, label)
         self._ptp_cache.clear()
         self._has_ptp = None
         return n
@@ -102,15 +100,26 @@ class NCCIStore:
             Rows written.
         """
         rows = ((e.code, e.value, e.mai, e.rationale, e.source) for e in edits)
-        with self._lock, self._db:
-            if replace:
-                self._db.execute("DELETE FROM mue")
-            before = self._db.total_changes
-            self._db.executemany("INSERT OR REPLACE INTO mue VALUES (?,?,?,?,?)", rows)
-            n = self._db.total_changes - before
-            if label:
-                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('mue_source', ?)", (label,))
+        with self._lock:
+            n = self._load("mue", "INSERT OR REPLACE INTO mue VALUES (?,?,?,?,?)", rows, replace, label)
         self._mue = None
+        return n
+
+    def _load(self, table: str, insert: str, rows: Iterable[tuple], replace: bool, label: str) -> int:
+        # one transaction: a file with no usable rows leaves the stored table as it was
+        try:
+            with self._db:
+                if replace:
+                    self._db.execute(f"DELETE FROM {table}")
+                start = self._db.total_changes
+                self._db.executemany(insert, rows)
+                n = self._db.total_changes - start
+                if n == 0:
+                    raise _NothingImported
+                if label:
+                    self._db.execute(f"INSERT OR REPLACE INTO meta VALUES ('{table}_source', ?)", (label,))
+        except _NothingImported:
+            return 0
         return n
 
     # ---- lookup -------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from rules.em_level import em_level
 from serving.pipeline.assertion import AssertionFlags, assess
 from serving.pipeline.guidelines import episode_of_care
 from serving.pipeline.mentions import Mention, extract
+from serving.pipeline.guidelines import HISTORY_ROUTES, history_query, long_term_drugs
 from serving.pipeline.sections import NON_DIAGNOSTIC_ROLES, split_sections
 from serving.ranker.fused import FusedRanker, Ranked
 from serving.retriever.hybrid import HybridRetriever
@@ -96,25 +97,37 @@ class Coder:
             encounter_id=enc.encounter_id, code_set=cs.release, code_set_approximate=selection.approximate
         )
         picks: dict[str, _Pick] = {}
-        queue: list[tuple[int, Mention, AssertionFlags]] = []
+        queue: list[tuple[int, Mention, AssertionFlags, str, tuple[str, ...] | None]] = []
         for ni, note in enumerate(enc.notes):
             sections = split_sections(note.text)
-            mentions = [m for m in extract(note.text, sections) if m.role not in NON_DIAGNOSTIC_ROLES]
+            mentions = [
+                m for m in extract(note.text, sections)
+                if m.role not in NON_DIAGNOSTIC_ROLES or m.role == "family_history"
+            ]
             flags = assess(note.text, [(m.start, m.end) for m in mentions])
             for m, f in zip(mentions, flags, strict=True):
+                if m.role == "family_history":
+                    f = AssertionFlags(negated=f.negated, family=True)
                 ok, why = allowed(f, enc.setting)
                 if ok:
-                    queue.append((ni, m, f))
+                    queue.append((ni, m, f, m.query(), None))
+                elif why in HISTORY_ROUTES and m.primary or why == "family":
+                    # history-of and family history are coded as such (Z80-Z87), not as the condition
+                    queue.append((ni, m, f, history_query(m.query(), why), HISTORY_ROUTES[why]))
                 else:
                     result.dropped.append({"note_index": ni, "start": m.start, "end": m.end, "reason": why})
         if not queue:
             result.em_level = em_level(enc, 0).as_dict()
             return result
         retriever, ranker = self.retriever(cs), FusedRanker(cs)
-        queries = [m.query() for _, m, _ in queue]
-        for (ni, m, f), query, cands in zip(queue, queries, retriever.search(queries, k=self.settings.retrieval_k),
-                                            strict=True):
+        queries = [q for *_, q, _ in queue]
+        for (ni, m, f, query, route), cands in zip(queue, retriever.search(queries, k=self.settings.retrieval_k),
+                                                   strict=True):
             ranked = ranker.score(query, cands)
+            if route is not None:
+                ranked = [r for r in ranked if r.code.startswith(route)]
+                if ranked and ranked[0].score >= PRIMARY_MIN and ranked[0].query_coverage >= MIN_QUERY_COVERAGE:
+                    ranked[0].strict_coverage = 1.0  # the route, not the wording, made it a history code
             if not ranked:
                 continue
             best = ranked[0]
@@ -152,9 +165,31 @@ class Coder:
             )
             if p.best.score < self.settings.accept_threshold:
                 result.review.append(p.best.code)
+        self._add_long_term_drugs(enc, cs, result)
         problems = len({p.best.code for p in chosen if p.mention.primary}) or min(len(chosen), 1)
         result.em_level = em_level(enc, problems).as_dict()
         return result
+
+    def _add_long_term_drugs(self, enc: Encounter, cs: CodeSet, result: CodingResult) -> None:
+        """Z79 long-term drug therapy codes after the conditions they treat (I.C.21.c.3)."""
+        have = {c.code for c in result.codes}
+        if not have:
+            return  # no treated condition coded: a drug alone is not a reason to code Z79
+        rank = len(result.codes)
+        for ni, note in enumerate(enc.notes):
+            spans = [(s.start, s.end) for s in split_sections(note.text)
+                     if s.role in ("medications", "assessment", "plan", "hpi", "past_history", "preamble")]
+            for hit in long_term_drugs(note.text, spans):
+                if hit.code in have or not cs.is_billable(hit.code) or len(result.codes) >= self.settings.max_codes:
+                    continue
+                have.add(hit.code)
+                rank += 1
+                result.codes.append(CodeSuggestion(
+                    code=hit.code, description=cs.codes[hit.code].description, confidence=0.7, rank=rank,
+                    evidence=[Evidence(start=hit.start, end=hit.end, text=note.text[hit.start:hit.end], note_index=ni)],
+                    explanation="long-term (current) drug therapy documented (guideline I.C.21.c.3)",
+                ))
+                result.review.append(hit.code)
 
     @staticmethod
     def _resolve_excludes1(cs: CodeSet, picks: list[_Pick]) -> list[_Pick]:

@@ -1,5 +1,12 @@
 """ICD-10-CM Official Guidelines applied to the coder's picks, one function per rule.
 
+- I.C.21.c.3: long-term (current) drug therapy is coded with Z79 when the note shows the patient
+  is on the drug (a medication list, "on", "continue"), not when it is stopped or only considered.
+- I.C.21.c.4: a condition that no longer exists and is not treated is coded as personal history
+  (Z85-Z87, with status codes Z90-Z99 for "status post"); a family member's condition as family
+  history (Z80-Z84). The query goes through the Alphabetic Index's own "History, personal/family"
+  entries, and the pick is restricted to those categories.
+
 - I.C.19.a: the 7th character for injuries reflects the episode of care: A (initial) while the
   patient receives active treatment, D (subsequent) for routine care during healing or recovery,
   S (sequela) for late effects; fractures are closed unless documented open, and subsequent
@@ -10,7 +17,13 @@ from __future__ import annotations
 
 import re
 
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
 from medcore.refdata.icd10cm import CodeSet, dotted, nodot
+
+_DRUGS = Path(__file__).resolve().parent / "data" / "long_term_drugs.tsv"
 
 _SEQUELA = re.compile(r"\b(?:sequela\w*|late effects?|residual\w*|scar(?:ring)? from)\b", re.I)
 _SUBSEQUENT = re.compile(
@@ -26,6 +39,27 @@ _HEALING = (
     ("malunion", re.compile(r"\bmal-?union\b", re.I)),
     ("delayed healing", re.compile(r"\bdelayed (?:healing|union)\b", re.I)),
 )
+
+
+HISTORY_ROUTES: dict[str, tuple[str, ...]] = {
+    "family": ("Z80", "Z81", "Z82", "Z83", "Z84"),
+    "historical": ("Z85", "Z86", "Z87", "Z92", "Z90", "Z95", "Z96", "Z98", "Z99"),
+}
+_RELATIVES = re.compile(
+    r"\b(?:mother|father|mom|dad|sister|brother|sibling|siblings|aunt|uncle|grandmother|grandfather|"
+    r"grandparent|cousin|son|daughter|parent|parents|maternal|paternal|family history|fhx|fh|family|"
+    r"with|had|has|died of|deceased|dx|diagnosed|age \d+|in (?:her|his) \d+s|\d+)\b",
+    re.I,
+)
+_CANCER = re.compile(r"\b(?:cancer|malignancy)\b", re.I)
+
+
+def history_query(query: str, route: str) -> str:
+    """The Alphabetic Index phrasing for a history code: "History, family, malignant neoplasm, breast"."""
+    what = _RELATIVES.sub(" ", query) if route == "family" else query
+    what = _CANCER.sub("malignant neoplasm", what)
+    kind = "family" if route == "family" else "personal"
+    return f"history {kind} {' '.join(what.split())}"
 
 
 def episode_of_care(cs: CodeSet, code: str, mention: str, note: str) -> str:
@@ -62,3 +96,41 @@ def episode_of_care(cs: CodeSet, code: str, mention: str, note: str) -> str:
     ch = max(sorted(options), key=lambda c: fits(options[c]))
     chosen = dotted(nodot(entry.parent).ljust(6, "X") + ch)
     return chosen if cs.is_billable(chosen) else code
+
+
+@dataclass(frozen=True, slots=True)
+class DrugHit:
+    code: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def _drug_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    out = []
+    for line in _DRUGS.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            code, pattern = line.split("\t", 1)
+            out.append((code, re.compile(rf"\b(?:{pattern})\b", re.I)))
+    return out
+
+
+_STOPPED = re.compile(r"\b(?:stop(?:ped)?|discontinu\w*|d/c|held|hold|off|allerg\w*|intoleran\w*|declin\w*|"
+                      r"consider\w*|if needed|instead of|no longer|never)\b", re.I)
+
+
+def long_term_drugs(note: str, spans: list[tuple[int, int]]) -> list[DrugHit]:
+    """Z79 codes for drugs the patient is on, found in the given spans (medication lists,
+    history, assessment and plan), skipping lines that stop, hold or only consider the drug."""
+    hits: dict[str, DrugHit] = {}
+    for s, e in spans:
+        for code, rx in _drug_patterns():
+            for m in rx.finditer(note, s, e):
+                # the clause around the drug decides: "metformin 1000 mg BID, stopped warfarin"
+                left = max(note.rfind(ch, 0, m.start()) for ch in ".;,\n") + 1
+                rights = [i for i in (note.find(ch, m.end()) for ch in ".;,\n") if i != -1]
+                clause = note[left : min(rights) if rights else len(note)]
+                if _STOPPED.search(clause):
+                    continue
+                hits.setdefault(code, DrugHit(code, m.start(), m.end()))
+    return sorted(hits.values(), key=lambda h: h.start)

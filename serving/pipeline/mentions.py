@@ -27,6 +27,7 @@ _CUES = re.compile(
     r"status post|s/p|\?)\b",
     re.I,
 )
+_FAMILY_ITEM = re.compile(r"[^,;.\n]+")
 FALLBACK_ROLES = frozenset({"preamble", "chief_complaint", "hpi", "results", "reasoning"})
 
 
@@ -88,4 +89,11 @@ def extract(note: str, sections: list[Section] | None = None) -> list[Mention]:
                 ss, se = _trim(note, m.start(), m.end())
                 if se - ss >= 4 and (ss, se) != head:
                     mentions.append(Mention(ss, se, note[ss:se], sec.role, False, len(mentions)))
+    # family history is coded as such (Z80-Z84): its items are mentions too, routed by the coder
+    for sec in (s for s in sections if s.role == "family_history"):
+        for s, e in _items(note, sec):
+            for m in _FAMILY_ITEM.finditer(note, s, e):
+                ms, me = _trim(note, m.start(), m.end())
+                if me - ms >= 4:
+                    mentions.append(Mention(ms, me, note[ms:me], sec.role, False, len(mentions)))
     return mentions

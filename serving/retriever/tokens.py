@@ -18,10 +18,26 @@ NEUTRAL = frozenset({
 })
 
 
+# anatomical adjectives and their nouns are one word for matching: ICD-10-CM titles and index
+# terms use both ("malignant neoplasm of ovary", "ovarian cyst"), and so do notes
+CANONICAL = {
+    "ovarian": "ovary", "renal": "kidney", "hepatic": "liver", "cardiac": "heart", "pulmonary": "lung",
+    "gastric": "stomach", "colonic": "colon", "cerebral": "brain", "vertebral": "vertebra", "femoral": "femur",
+    "tibial": "tibia", "humeral": "humerus", "ulnar": "ulna", "pelvic": "pelvis", "mammary": "breast",
+    "uterine": "uterus", "prostatic": "prostate", "cutaneous": "skin", "ocular": "eye", "nasal": "nose",
+    "hepatitis": "hepatitis", "thyroidal": "thyroid", "splenic": "spleen", "pancreatic": "pancreas",
+    "esophageal": "esophagus", "duodenal": "duodenum", "rectal": "rectum", "vesical": "bladder",
+    "laryngeal": "larynx", "pharyngeal": "pharynx", "tracheal": "trachea", "bronchial": "bronchus",
+    "aortic": "aorta", "venous": "vein", "arterial": "artery", "osseous": "bone", "muscular": "muscle",
+    "neural": "nerve", "dental": "tooth", "teeth": "tooth", "feet": "foot",
+}
+
+
 def normalise(word: str) -> str:
+    word = CANONICAL.get(word, word)
     # light plural folding: "fractures" -> "fracture", but keep "abscess", "sepsis", "virus"
     if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ys")):
-        return word[:-1]
+        return CANONICAL.get(word[:-1], word[:-1])
     return word
 
 

@@ -76,3 +76,28 @@ def shard_of(tenant: str, at: datetime = DAY) -> str:
 @pytest.fixture(scope="session")
 def shard() -> Callable[..., str]:
     return shard_of
+
+
+@pytest.fixture(scope="session")
+def digest_log(services, tmp_path_factory):
+    """A log of its own (table, Object-Lock bucket, signing key) for digest tests: their digests
+    cover every shard of the table, so the other tests' deliberate tampering stays out of them."""
+    if "dynamodb" not in services or "moto" not in services:
+        pytest.skip("digest tests need DynamoDB Local and moto server")
+    suffix = uuid.uuid4().hex[:10]
+    config = AuditConfig.from_settings(
+        table_name=f"medcode-audit-digest-{suffix}",
+        digest_bucket=f"medcode-digests-{suffix}",
+        signing_key_path=tmp_path_factory.mktemp("keys") / "digest-signing-key.pem",
+    )
+    log = AuditLog(config)
+    log.ensure_table()
+    yield log
+    log.delete_table()
+
+
+@pytest.fixture(scope="session")
+def digests(digest_log):
+    from audit.digest import Digests
+
+    return Digests(digest_log)

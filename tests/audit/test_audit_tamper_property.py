@@ -83,3 +83,34 @@ def test_any_single_tampering_is_found_at_its_seq(audit_log, ddb, events, shard,
         expected = Reason.hash_mismatch
     assert report.first_bad.reason == expected
     assert report.events_checked == (seq - 1 if how == "delete" and seq == length else seq)
+
+
+@settings(max_examples=20, deadline=None, database=None)
+@given(data=st.data())
+def test_any_truncation_after_a_digest_is_found_at_its_first_missing_seq(digest_log, digests, ddb, events, shard, data):
+    length = data.draw(st.integers(min_value=1, max_value=12), label="chain length")
+    keep = data.draw(st.integers(min_value=0, max_value=length - 1), label="events kept")
+    move_head = data.draw(st.booleans(), label="head moved back consistently")
+    tenant = f"trunc-{uuid.uuid4().hex[:12]}"
+    digest_log.append_many(events(tenant, length))
+    digests.create()
+    table, where = digest_log.config.table_name, shard(tenant)
+    for seq in range(keep + 1, length + 1):
+        ddb.delete_item(TableName=table, Key=_key(where, seq))
+    if move_head and keep:
+        last = ddb.get_item(TableName=table, Key=_key(where, keep), ConsistentRead=True)["Item"]["hash"]["S"]
+        ddb.update_item(
+            TableName=table,
+            Key=_key(where, 0),
+            UpdateExpression="SET last_seq = :s, last_hash = :h",
+            ExpressionAttributeValues={":s": {"N": str(keep)}, ":h": {"S": last}},
+        )
+    elif move_head:
+        ddb.delete_item(TableName=table, Key=_key(where, 0))  # the whole shard is gone
+
+    if move_head:
+        assert verify(digest_log, tenant=tenant).ok  # invisible to the chain alone
+    report = verify(digest_log, tenant=tenant, digests=digests)
+    assert not report.ok
+    assert (report.first_bad.shard, report.first_bad.seq) == (where, keep + 1)
+    assert report.first_bad.reason == (Reason.truncated if move_head else Reason.head_mismatch)

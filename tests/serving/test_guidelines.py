@@ -1,0 +1,66 @@
+"""Coding guidelines as code: each rule with a case that passes and one that must not."""
+
+from datetime import date
+
+import pytest
+
+from medcore.model import Encounter, Note, Patient, Setting
+from medcore.refdata.releases import codeset_for
+from serving.pipeline.coder import Coder
+from serving.pipeline.guidelines import episode_of_care, history_query, long_term_drugs
+
+
+@pytest.fixture(scope="module")
+def cs():
+    return codeset_for(date(2026, 6, 1))
+
+
+@pytest.fixture(scope="module")
+def coder():
+    return Coder(dense=False)
+
+
+def code(coder, text, setting=Setting.office):
+    enc = Encounter(encounter_id="G", setting=setting, patient=Patient(age=64, sex="F"),
+                    date_of_service=date(2026, 6, 1), notes=[Note(text=text)])
+    return [c.code for c in coder.code(enc).codes]
+
+
+def test_seventh_character_follows_the_episode_of_care(cs):
+    assert episode_of_care(cs, "S52.531S", "Colles fracture of right radius", "ED visit after a fall") == "S52.531A"
+    assert episode_of_care(cs, "S52.531A", "Colles fracture of right radius",
+                           "Cast check, routine healing at 4 weeks") == "S52.531D"
+    assert episode_of_care(cs, "S52.531A", "Colles fracture, right radius, nonunion", "subsequent encounter") == "S52.531K"
+    assert episode_of_care(cs, "S52.531A", "open fracture of right radius", "ED") == "S52.531B"
+    assert episode_of_care(cs, "S52.531A", "sequela of Colles fracture, right", "") == "S52.531S"
+    assert episode_of_care(cs, "I10", "hypertension", "") == "I10"  # no 7th character: unchanged
+
+
+def test_history_query_uses_the_index_phrasing():
+    assert history_query("breast cancer in her mother", "family") == "history family breast malignant neoplasm in her"
+    assert history_query("tobacco use", "historical") == "history personal tobacco use"
+
+
+def test_family_history_is_coded_as_family_history(coder):
+    codes = code(coder, "FHx: mother with breast cancer.\nAssessment:\n1. Essential hypertension - stable.")
+    assert "Z80.3" in codes and "C50.919" not in codes and not any(c.startswith("C50") for c in codes)
+
+
+def test_history_of_is_coded_as_personal_history(coder):
+    codes = code(coder, "Assessment:\n1. History of breast cancer, completed treatment, no recurrence.")
+    assert "Z85.3" in codes and not any(c.startswith("C50") for c in codes)
+
+
+def test_long_term_drugs_from_the_medication_list():
+    note = "Meds: metformin 1000 mg BID, apixaban 5 mg BID. Stopped warfarin in 2024."
+    hits = {h.code for h in long_term_drugs(note, [(0, len(note))])}
+    assert hits == {"Z79.84", "Z79.01"}
+    note2 = "Meds: apixaban 5 mg BID\nwarfarin discontinued"
+    assert {h.code for h in long_term_drugs(note2, [(0, len(note2))])} == {"Z79.01"}
+    assert long_term_drugs("Consider metformin if A1c rises.", [(0, 33)]) == []
+
+
+def test_z79_only_follows_a_coded_condition(coder):
+    with_condition = code(coder, "Meds: metformin 500 mg daily.\nAssessment:\n1. Type 2 diabetes mellitus without complications.")
+    assert with_condition[0] == "E11.9" and "Z79.84" in with_condition
+    assert "Z79.84" not in code(coder, "Meds: metformin 500 mg daily.\nAssessment:\nNo active problems.")
