@@ -20,7 +20,7 @@ from medcore.settings import Settings, get_settings
 from rules.em_level import em_level
 from serving.pipeline.assertion import AssertionFlags, assess
 from serving.pipeline.guidelines import episode_of_care
-from serving.pipeline.mentions import Mention, extract
+from serving.pipeline.mentions import Mention, conjuncts, extract
 from serving.pipeline.guidelines import HISTORY_ROUTES, history_query, long_term_drugs
 from serving.pipeline.sections import NON_DIAGNOSTIC_ROLES, split_sections
 from serving.ranker.fused import FusedRanker, Ranked
@@ -33,6 +33,9 @@ PRIMARY_MIN, SECONDARY_MIN = 0.55, 0.72
 MIN_QUERY_COVERAGE = 0.6
 # a sentence that is not an assessment heading must be accounted for almost word for word
 SECONDARY_STRICT_COVERAGE = 0.75
+# with dense retrieval on, a pick must also be semantically close to the mention: lexical overlap
+# alone ("RTC 3 mo" and a Babesia title) is not evidence
+MIN_DENSE_SIMILARITY = 0.35
 
 
 class CodingResult(BaseModel):
@@ -119,35 +122,30 @@ class Coder:
         if not queue:
             result.em_level = em_level(enc, 0).as_dict()
             return result
-        retriever, ranker = self.retriever(cs), FusedRanker(cs)
-        queries = [q for *_, q, _ in queue]
-        for (ni, m, f, query, route), cands in zip(queue, retriever.search(queries, k=self.settings.retrieval_k),
-                                                   strict=True):
-            ranked = ranker.score(query, cands)
-            if route is not None:
-                ranked = [r for r in ranked if r.code.startswith(route)]
-                if ranked and ranked[0].score >= PRIMARY_MIN and ranked[0].query_coverage >= MIN_QUERY_COVERAGE:
-                    ranked[0].strict_coverage = 1.0  # the route, not the wording, made it a history code
-            if not ranked:
-                continue
-            best = ranked[0]
-            code = episode_of_care(cs, best.code, m.text, enc.notes[ni].text)
-            if code != best.code:
-                best = Ranked(code, cs.codes[code].description, best.score, best.query_coverage,
-                              best.doc_coverage, best.matched_text, best.strict_coverage)
-            floor = PRIMARY_MIN if m.primary else SECONDARY_MIN
-            if best.score < floor or best.query_coverage < MIN_QUERY_COVERAGE:
-                continue
-            if not m.primary and best.strict_coverage < SECONDARY_STRICT_COVERAGE:
-                continue
-            ev = Evidence(start=m.start, end=m.end, text=m.text, note_index=ni)
-            have = picks.get(best.code)
-            if have is None:
-                picks[best.code] = _Pick(m, ni, f, best, [ev])
-            else:
-                have.evidence.append(ev)
-                if best.score > have.best.score:
-                    have.best = best
+        retriever = self.retriever(cs)
+        ranker = FusedRanker(cs, dense_on=retriever.dense is not None)
+        retry: list[tuple[int, Mention, AssertionFlags, str, tuple[str, ...] | None]] = []
+        for attempt in (queue, retry):
+            if not attempt:
+                break
+            queries = [q for *_, q, _ in attempt]
+            hits = retriever.search(queries, k=self.settings.retrieval_k)
+            for (ni, m, f, query, route), cands in zip(attempt, hits, strict=True):
+                best = self._best(cs, ranker, enc, ni, m, query, route, cands)
+                if best is None:
+                    if attempt is queue and m.primary and route is None:
+                        # "Dysuria w/ frequency, urgency and suprapubic pain": no one code says it
+                        # all, so each conjunct is tried as a mention of its own
+                        retry.extend((ni, part, f, part.query(), None) for part in conjuncts(m))
+                    continue
+                ev = Evidence(start=m.start, end=m.end, text=m.text, note_index=ni)
+                have = picks.get(best.code)
+                if have is None:
+                    picks[best.code] = _Pick(m, ni, f, best, [ev])
+                else:
+                    have.evidence.append(ev)
+                    if best.score > have.best.score:
+                        have.best = best
         chosen = self._resolve_excludes1(cs, list(picks.values()))
         # sequencing: assessment items in the order the clinician listed them, heads before details
         chosen.sort(key=lambda p: (p.note_index, not p.mention.primary, p.mention.order))
@@ -190,6 +188,30 @@ class Coder:
                     explanation="long-term (current) drug therapy documented (guideline I.C.21.c.3)",
                 ))
                 result.review.append(hit.code)
+
+    @staticmethod
+    def _best(cs, ranker, enc, ni, m, query, route, cands) -> Ranked | None:  # noqa: PLR0913
+        """The mention's code, or None when nothing passes the thresholds."""
+        ranked = ranker.score(query, cands)
+        if route is not None:
+            ranked = [r for r in ranked if r.code.startswith(route)]
+            if ranked and ranked[0].score >= PRIMARY_MIN and ranked[0].query_coverage >= MIN_QUERY_COVERAGE:
+                ranked[0].strict_coverage = 1.0  # the route, not the wording, made it a history code
+        if not ranked:
+            return None
+        best = ranked[0]
+        code = episode_of_care(cs, best.code, m.text, enc.notes[ni].text)
+        if code != best.code:
+            best = Ranked(code, cs.codes[code].description, best.score, best.query_coverage,
+                          best.doc_coverage, best.matched_text, best.strict_coverage, best.dense)
+        floor = PRIMARY_MIN if m.primary else SECONDARY_MIN
+        if best.score < floor or best.query_coverage < MIN_QUERY_COVERAGE:
+            return None
+        if not m.primary and best.strict_coverage < SECONDARY_STRICT_COVERAGE:
+            return None
+        if best.dense is not None and best.dense < MIN_DENSE_SIMILARITY and route is None:
+            return None
+        return best
 
     @staticmethod
     def _resolve_excludes1(cs: CodeSet, picks: list[_Pick]) -> list[_Pick]:

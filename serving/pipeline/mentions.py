@@ -97,3 +97,23 @@ def extract(note: str, sections: list[Section] | None = None) -> list[Mention]:
                 if me - ms >= 4:
                     mentions.append(Mention(ms, me, note[ms:me], sec.role, False, len(mentions)))
     return mentions
+
+
+_CONJUNCT = re.compile(r",\s*|\s+(?:and|w/|with|&|plus)\s+|\s*/\s*|;\s*", re.I)
+
+
+def conjuncts(m: Mention) -> list[Mention]:
+    """The parts of a coordinated mention ("dysuria w/ frequency, urgency and suprapubic pain"),
+    each with its own exact offsets; empty when the mention has no parts."""
+    parts: list[Mention] = []
+    pos = 0
+    text = m.text
+    for sep in [*_CONJUNCT.finditer(text), None]:
+        end = sep.start() if sep else len(text)
+        s, e = pos, end
+        while s < e and not text[s].isalnum():
+            s += 1
+        if e - s >= 3:
+            parts.append(Mention(m.start + s, m.start + e, text[s:e], m.role, True, m.order))
+        pos = sep.end() if sep else len(text)
+    return parts if len(parts) > 1 else []

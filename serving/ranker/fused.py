@@ -58,11 +58,13 @@ class Ranked:
     doc_coverage: float
     matched_text: str
     strict_coverage: float = 0.0  # share of all the mention's words the code's texts contain
+    dense: float | None = None  # cosine with the code title; None when dense retrieval is off
 
 
 class FusedRanker:
-    def __init__(self, cs: CodeSet):
+    def __init__(self, cs: CodeSet, dense_on: bool = False):
         self.cs = cs
+        self.dense_on = dense_on
 
     def score(self, query: str, cands: list[Candidate]) -> list[Ranked]:
         q = {t for t in content_tokens(query) if not t.isdigit() or len(t) > 1}
@@ -100,6 +102,7 @@ class FusedRanker:
             best_q *= 0.8 + 0.2 * (len(q_axis) / len(q))  # words the category cannot express: mildly weaker
             penalty = 0.05 if "other" in tokenize(entry.description) and not ({"other", "specified"} & q_words) else 0.0
             s = W_QUERY * best_q + W_DOC * best_d + W_DENSE * max(c.dense, 0.0) + W_BM25 * c.bm25_rel - penalty
-            out.append(Ranked(c.code, entry.description, max(0.0, min(1.0, s)), best_q, best_d, best_text, strict))
+            out.append(Ranked(c.code, entry.description, max(0.0, min(1.0, s)), best_q, best_d, best_text, strict,
+                              c.dense if self.dense_on else None))
         out.sort(key=lambda r: (-r.score, r.code))
         return out

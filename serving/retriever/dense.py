@@ -47,6 +47,7 @@ class DenseIndex:
     def __init__(self, index: faiss.Index, codes: list[str]):
         self.index = maybe_to_gpu(index)
         self.codes = codes
+        self._row: dict[str, int] | None = None
 
     @classmethod
     def build(cls, codes: list[str], texts: list[str]) -> DenseIndex:
@@ -66,10 +67,24 @@ class DenseIndex:
         return cls(faiss.read_index(str(path / "dense.faiss")), json.loads((path / "dense_codes.json").read_text()))
 
     def search(self, queries: list[str], k: int = 50) -> list[list[tuple[str, float]]]:
-        if not queries:
-            return []
-        scores, ids = self.index.search(embed(queries), k)
+        return self.search_vectors(embed(queries), k) if queries else []
+
+    def search_vectors(self, vecs: np.ndarray, k: int = 50) -> list[list[tuple[str, float]]]:
+        scores, ids = self.index.search(vecs, k)
         return [
             [(self.codes[i], float(s)) for i, s in zip(row_ids, row_s, strict=True) if i >= 0]
             for row_ids, row_s in zip(ids, scores, strict=True)
         ]
+
+    def similarity(self, vec: np.ndarray, codes: list[str]) -> np.ndarray:
+        """Cosine similarity of one query vector with the titles of the given codes."""
+        if self._row is None:
+            self._row = {c: i for i, c in enumerate(self.codes)}
+        rows = [self._row.get(c, -1) for c in codes]
+        out = np.zeros(len(codes), dtype=np.float32)
+        known = [i for i, r in enumerate(rows) if r >= 0]
+        if known:
+            cpu = self.index if not hasattr(self.index, "getDevice") else faiss.index_gpu_to_cpu(self.index)
+            mat = np.vstack([cpu.reconstruct(rows[i]) for i in known])
+            out[known] = mat @ vec
+        return out

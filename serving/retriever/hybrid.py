@@ -89,9 +89,16 @@ class HybridRetriever:
 
     def search(self, queries: list[str], k: int = 50) -> list[list[Candidate]]:
         sparse = self.bm25.search(queries, k=max(200, k * 4))
-        dense = self.dense.search(queries, k=k) if self.dense is not None else [[] for _ in queries]
+        vecs = None
+        if self.dense is not None and queries:
+            from serving.retriever.dense import embed
+
+            vecs = embed(queries)
+            dense = self.dense.search_vectors(vecs, k=k)
+        else:
+            dense = [[] for _ in queries]
         out: list[list[Candidate]] = []
-        for query, hits, dhits in zip(queries, sparse, dense, strict=True):
+        for qi, (query, hits, dhits) in enumerate(zip(queries, sparse, dense, strict=True)):
             cands: dict[str, Candidate] = {}
             per_code = best_per_code(self.bm25.docs, hits)
             top = max((s for s, _ in per_code.values()), default=0.0) or 1.0
@@ -112,5 +119,10 @@ class HybridRetriever:
                     c = cands[code] = Candidate(code, 0.0)
                 c.rrf += 1.0 / (RRF_K + rank + 1)
                 c.dense = sim
-            out.append(sorted(cands.values(), key=lambda c: -c.rrf)[:k])
+            top = sorted(cands.values(), key=lambda c: -c.rrf)[:k]
+            if vecs is not None:
+                # every candidate gets its semantic similarity, not only those the dense search found
+                for c, sim in zip(top, self.dense.similarity(vecs[qi], [c.code for c in top]), strict=True):
+                    c.dense = float(sim)
+            out.append(top)
         return out
