@@ -34,7 +34,9 @@ def test_assessment_items_give_head_mentions_with_exact_offsets():
     assert [m.text for m in heads] == ["COPD with acute exacerbation", "Essential hypertension"]
     for m in ms:
         assert NOTE[m.start : m.end] == m.text
-    assert all(m.role == "assessment" for m in ms)
+    assert {m.role for m in ms} == {"assessment", "family_history"}
+    fam = [m for m in ms if m.role == "family_history"]
+    assert [m.text for m in fam] == ["mother with breast cancer"] and not fam[0].primary
 
 
 def test_notes_without_assessment_fall_back_to_history():
