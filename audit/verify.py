@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
@@ -309,14 +310,9 @@ def _fast_fields(raw: dict) -> tuple[int, dict[str, Any], str, str, int | None] 
         return None
 
 
-_RETAIN_TS: dict[str, int] = {}
-
-
+@lru_cache(maxsize=4096)
 def _retain_ts(shard: str) -> int:
-    ts = _RETAIN_TS.get(shard)
-    if ts is None:
-        ts = _RETAIN_TS[shard] = int(retain_until(shard).timestamp())
-    return ts
+    return int(retain_until(shard).timestamp())
 
 
 def _plain(detail: Any) -> Any:

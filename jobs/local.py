@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from claims.clearinghouse import Clearinghouse
+from claims.submission import ClaimOutcome, SubmissionOutcome, submit_and_reconcile
 from claims.x837p.build import build_837p
 from handlers.claim import build_claim
 from handlers.code import code
@@ -21,7 +23,8 @@ from handlers.context import StageContext
 from handlers.ingest import ingest
 from handlers.scrub import scrub
 from medcore.errors import MedcodeError
-from medcore.model import Claim, Encounter, ProcedureLine, ScrubFinding
+from medcore.model import AuditAction, Claim, ClaimStatus, Encounter, ProcedureLine, ScrubFinding
+from medcore.phi.store import EncounterStore
 from serving.pipeline.coder import Coder, CodingResult
 
 log = logging.getLogger(__name__)
@@ -46,6 +49,8 @@ class Outcome:
     findings: list[ScrubFinding] = field(default_factory=list)
     claim: Claim | None = None
     claim_file: Path | None = None
+    stored_at: Path | None = None
+    submission: ClaimOutcome | None = None
     error: str | None = None
 
 
@@ -82,9 +87,13 @@ def run(
     out_dir: Path,
     on_done: Callable[[Outcome], None] | None = None,
     fees: dict[str, float] | None = None,
+    store: EncounterStore | None = None,
 ) -> list[Outcome]:
-    """Run every item through every stage; one item's failure is recorded and never stops the rest."""
-    (out_dir / "encounters").mkdir(parents=True, exist_ok=True)
+    """Run every item through every stage; one item's failure is recorded and never stops the rest.
+
+    Coded encounters go to ``store`` (PHI fields encrypted at rest); claims and the summary go to
+    ``out_dir``.
+    """
     (out_dir / "claims").mkdir(parents=True, exist_ok=True)
     outcomes: list[Outcome] = []
     fees = fees or {}
@@ -101,7 +110,8 @@ def run(
                 enc = enc.model_copy(update={"procedures": [line]})
             oc.encounter = enc
             oc.findings = scrub(enc, ctx)
-            (out_dir / "encounters" / f"{enc.encounter_id}.json").write_text(enc.model_dump_json(indent=2))
+            if store is not None:
+                oc.stored_at = store.put(enc)
             if enc.diagnoses and enc.procedures:
                 oc.claim = build_claim(enc, oc.findings, ctx, control_number=n)
                 oc.claim_file = out_dir / "claims" / f"{enc.encounter_id}.x12"
@@ -116,8 +126,25 @@ def run(
         outcomes.append(oc)
         if on_done:
             on_done(oc)
-    # every built claim also goes out in one interchange, as a clearinghouse batch would
-    pairs = [(o.encounter, o.claim) for o in outcomes if o.claim is not None and o.encounter is not None]
-    if pairs:
-        (out_dir / "claims" / "batch.x12").write_text(build_837p(pairs, settings=ctx.settings, control_number=9000))
     return outcomes
+
+
+def submit(outcomes: list[Outcome], ctx: StageContext, client: Clearinghouse, out_dir: Path,
+           timeout_s: float = 30.0) -> SubmissionOutcome | None:
+    """Send every released claim (built, no scrub error) in one interchange, as a clearinghouse batch,
+    and reconcile the 999, 277CA and 835 that come back. Held claims stay home for review."""
+    pairs = [(o.encounter, o.claim) for o in outcomes
+             if o.claim is not None and o.encounter is not None and o.claim.status is ClaimStatus.built]
+    if not pairs:
+        return None
+    batch = build_837p(pairs, settings=ctx.settings, control_number=9000)
+    (out_dir / "claims" / "batch.x12").write_text(batch)
+    result = submit_and_reconcile(client, batch, timeout_s=timeout_s)
+    by_id = {c.claim_id: c for c in result.claims}
+    for o in outcomes:
+        if o.claim is not None and o.claim.claim_id in by_id:
+            o.submission = by_id[o.claim.claim_id]
+            ctx.audit(AuditAction.submit, "Claim", o.claim.claim_id, ack_277ca=o.submission.ack_277ca,
+                      remit=o.submission.remit)
+    ctx.flush()
+    return result

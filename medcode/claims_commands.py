@@ -20,6 +20,13 @@ from rich.table import Table
 app = typer.Typer(no_args_is_help=True, help="Submit claims to a clearinghouse; train the denial model.")
 remit_app = typer.Typer(no_args_is_help=True, help="Import 835 remittance advice.")
 
+
+
+@remit_app.callback()
+def _remit() -> None:
+    """Import 835 remittance advice."""  # a callback keeps `import` a subcommand when run standalone
+
+
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 

@@ -18,6 +18,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from medcode import audit_commands as _audit_commands
+from medcode import claims_commands as _claims_commands
+from medcode import rules_commands as _rules_commands
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -25,11 +29,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="medcode: AI medical coding, scrubbing and claims.")
 eval_app = typer.Typer(no_args_is_help=True, help="Score the coder and assertion detection.")
 claim_app = typer.Typer(no_args_is_help=True, help="Build and validate X12 837P claims.")
-audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
 index_app = typer.Typer(no_args_is_help=True, help="Retrieval indexes.")
 app.add_typer(eval_app, name="eval")
 app.add_typer(claim_app, name="claim")
-app.add_typer(audit_app, name="audit")
+app.add_typer(_audit_commands.app, name="audit")
+app.add_typer(_rules_commands.app, name="rules")
+app.add_typer(_claims_commands.remit_app, name="remit")
+# `medcode claim submit` and `medcode claim train-denials` live beside build and validate
+claim_app.registered_commands += _claims_commands.app.registered_commands
 app.add_typer(index_app, name="index")
 
 err = Console(stderr=True, soft_wrap=True)
@@ -259,36 +266,6 @@ def claim_validate(file: Path) -> None:
     _fail(f"{file}: invalid ({len(report.errors)} error(s))", code=1)
 
 
-@audit_app.command("verify")
-def audit_verify(
-    tenant: Annotated[str | None, typer.Option(help="only this tenant's shards")] = None,
-    since: Annotated[str | None, typer.Option(help="only shards from this day (YYYY-MM-DD)")] = None,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Check the whole audit chain: exit 0 when intact, 1 naming the first bad entry."""
-    _logging()
-    from audit.chain import AuditLog
-    from audit.config import AuditConfig
-    from audit.verify import verify
-
-    since_day = None
-    if since:
-        try:
-            since_day = date.fromisoformat(since)
-        except ValueError:
-            _fail("--since must be YYYY-MM-DD")
-    report = verify(AuditLog(AuditConfig.from_settings()), tenant=tenant, since=since_day)
-    payload = report.to_dict()
-    if as_json:
-        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
-    if report.ok:
-        err.print(f"audit chain intact: {report.events_checked} event(s) checked")
-        return
-    bad = report.first_bad
-    err.print(f"[red]audit chain broken[/red] at shard {bad.shard} seq {bad.seq}: {bad.reason}")
-    raise typer.Exit(1)
-
-
 @index_app.command("build")
 def index_build(dense: Annotated[bool | None, typer.Option("--dense/--no-dense")] = None) -> None:
     """Build (or load) the retrieval indexes for the newest code set."""
@@ -322,20 +299,37 @@ def demo(
     _logging()
     from rich.progress import Progress
 
-    from jobs.local import read_manifest, run
+    from claims.clearinghouse import ClearinghouseConfig, HttpClearinghouse
+    from claims.simulator import load_rules, running_simulator
+    from jobs.local import read_manifest, run, submit
+    from medcore.phi.store import EncounterStore
     from serving.pipeline.coder import Coder
 
     items = list(read_manifest(samples))
+    store = EncounterStore()
+    try:
+        store.cipher  # noqa: B018 - creates or finds the KMS key now, not midway through the run
+    except Exception as exc:
+        os.environ["MEDCODE_PHI_KEYS"] = "local"
+        store = EncounterStore()
+        err.print(f"[yellow]warning:[/yellow] KMS unavailable ({type(exc).__name__}); encrypting with a local "
+                  "key under var/keys (start moto with `make services-up` for KMS)")
     fees = json.loads((samples / "fee_schedule.json").read_text()) if (samples / "fee_schedule.json").exists() else {}
     ctx = _audit_ctx("demo")
     err.print("loading the code set and retrieval indexes (built once, then cached under var/)...")
     coder = Coder()
     with Progress(console=err, transient=False) as progress:
         task = progress.add_task("ingest → code → scrub → 837P → audit", total=len(items))
-        outcomes = run(items, ctx, coder, out, on_done=lambda _o: progress.advance(task), fees=fees)
+        outcomes = run(items, ctx, coder, out, on_done=lambda _o: progress.advance(task), fees=fees, store=store)
+    # the embedded clearinghouse: a real HTTP server on loopback that answers 999, 277CA and 835
+    with running_simulator(rules=load_rules().without_noise()) as url, \
+            HttpClearinghouse(ClearinghouseConfig(base_url=url)) as client:
+        batch = submit(outcomes, ctx, client, out, timeout_s=30)
+    if batch is not None:
+        err.print(f"clearinghouse: 999 {batch.ack_999} for {len(batch.claims)} claim(s) in out/claims/batch.x12")
     table = Table(title="medcode demo")
-    for col in ("encounter", "source", "top codes (confidence)", "E/M", "findings", "claim"):
-        table.add_column(col)
+    for col in ("encounter", "top codes (confidence)", "E/M", "findings", "claim", "277CA", "835"):
+        table.add_column(col, overflow="fold")
     summary = []
     for o in outcomes:
         codes = ", ".join(f"{c.code} ({c.confidence:.2f})" for c in (o.coding.codes if o.coding else [])[:4])
@@ -344,21 +338,36 @@ def demo(
         if o.claim is not None:
             claim += f" [{o.claim.status.value}]"
         em = (o.coding.em_level or {}).get("code") if o.coding else None
-        table.add_row(o.encounter.encounter_id if o.encounter else o.name, o.name, codes or "(none)",
-                      em or "-", findings, claim if not o.error else o.error)
+        sub = o.submission
+        remit = "-"
+        if sub is not None:
+            remit = f"{sub.remit} {sub.paid if sub.paid is not None else ''}".strip()
+            if sub.categories:
+                remit += " (" + ", ".join(str(getattr(c, "value", c)) for c in sub.categories) + ")"
+        elif o.claim is not None and o.claim.status.value == "held":
+            remit = "held for review"
+        table.add_row(o.encounter.encounter_id if o.encounter else o.name, codes or "(none)",
+                      em or "-", findings, claim if not o.error else o.error,
+                      sub.ack_277ca if sub is not None else "-", remit)
         summary.append({
             "source": o.name,
             "encounter_id": o.encounter.encounter_id if o.encounter else None,
-            "codes": [c.model_dump(mode="json") for c in (o.coding.codes if o.coding else [])],
+            # offsets, not quoted note text: the encrypted store keeps the text
+            "codes": [c.model_dump(mode="json", exclude={"evidence": {"__all__": {"text"}}, "explanation": True})
+                      for c in (o.coding.codes if o.coding else [])],
+            "stored_at": str(o.stored_at) if o.stored_at else None,
             "em_level": o.coding.em_level if o.coding else None,
             "findings": [f.model_dump(mode="json") for f in o.findings],
             "claim_file": str(o.claim_file) if o.claim_file else None,
             "claim_status": o.claim.status.value if o.claim else None,
+            "ack_277ca": o.submission.ack_277ca if o.submission else None,
+            "remit": o.submission.remit if o.submission else None,
+            "paid": str(o.submission.paid) if o.submission and o.submission.paid is not None else None,
             "error": o.error,
         })
     Console().print(table)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    err.print(f"outputs under {out}/ (summary.json, encounters/, claims/)")
+    err.print(f"outputs under {out}/ (summary.json, claims/); coded encounters encrypted under {store.root}/")
     if not any(o.coding and o.coding.codes for o in outcomes):
         raise typer.Exit(1)
 

@@ -168,6 +168,7 @@ class Encounter(_Model):
     source_diagnoses: list[str] = Field(
         default_factory=list, description="Codes already present in the source (for example HL7 DG1)."
     )
+    prior_authorization: str | None = Field(default=None, max_length=50, description="Payer authorization number")
 
     @property
     def text(self) -> str:
@@ -186,6 +187,7 @@ class ScrubFinding(_Model):
     codes: list[str] = Field(default_factory=list)
     fix: str = ""
     carc: str | None = None
+    rarc: str | None = None
 
 
 class ClaimStatus(StrEnum):

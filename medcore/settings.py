@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     moto_endpoint: str | None = "http://127.0.0.1:5055"
     audit_table: str = "medcode-audit"
 
+    # scrubbing: customer rule packs (YAML) are looked up here before the shipped ones
+    rule_pack_dir: Path | None = None
+
     # coding
     retrieval_k: int = 50
     dense_enabled: bool = True

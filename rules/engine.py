@@ -146,6 +146,7 @@ def scrub(
                     codes=list(hit.codes),
                     fix=hit.fix,
                     carc=hit.carc or rule.carc,
+                    rarc=getattr(hit, "rarc", None) or rule.rarc,
                 )
             )
     return findings

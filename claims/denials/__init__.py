@@ -10,7 +10,13 @@ from claims.denials.appeal import (
 )
 from claims.denials.features import DenialFeatures, LineFeatures, features_for_claim, note_signals, tokens
 from claims.denials.history import HistoryRecord, synthetic_history
-from claims.denials.model import DEFAULT_THRESHOLD, DenialMetrics, DenialModel, default_model_path, train_denial_model
+from claims.denials.model import (
+    DEFAULT_THRESHOLD,
+    DenialMetrics,
+    DenialModel,
+    default_model_path,
+    train_denial_model,
+)
 from claims.denials.routing import route
 
 __all__ = [

@@ -13,7 +13,6 @@ from claims.remit.categories import Category
 __all__ = ["Adjustment", "ClaimPayment", "ProviderAdjustment", "Remittance", "RemitStatus", "ServicePayment"]
 
 RemitStatus = Literal["paid", "partial", "denied", "reversed"]
-GroupCode = Literal["CO", "PR", "OA", "PI", "CR"]
 
 
 class Adjustment(BaseModel):

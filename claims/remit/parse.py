@@ -13,7 +13,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from claims.remit.categories import CarcCatalog, load_catalog
-from claims.remit.models import Adjustment, ClaimPayment, ProviderAdjustment, Remittance, RemitStatus, ServicePayment
+from claims.remit.models import (
+    Adjustment,
+    ClaimPayment,
+    ProviderAdjustment,
+    RemitStatus,
+    Remittance,
+    ServicePayment,
+)
 from claims.x12_reader import read_segments
 
 __all__ = ["parse_835", "parse_835_file"]
