@@ -27,8 +27,15 @@ def _table() -> tuple[dict[str, tuple[str, str]], re.Pattern[str]]:
     return table, pattern
 
 
+# ICD-10-CM names the ends of long bones "upper end"/"lower end", where notes say proximal/distal
+_BONE_END = re.compile(r"\b(distal|proximal)\s+(radius|ulna|humerus|femur|tibia|fibula|radial|ulnar|humeral|femoral|"
+                       r"tibial|fibular)\b", re.I)
+
+
 def expand(text: str, role: str = "any") -> str:
     """Return ``text`` with known abbreviations replaced by their expansion."""
+    text = _BONE_END.sub(lambda m: f"{'lower' if m.group(1).lower() == 'distal' else 'upper'} end of {m.group(2)}",
+                         text)
     table, pattern = _table()
 
     def sub(m: re.Match[str]) -> str:

@@ -19,9 +19,8 @@ from medcore.refdata.releases import codeset_for, select_release
 from medcore.settings import Settings, get_settings
 from rules.em_level import em_level
 from serving.pipeline.assertion import AssertionFlags, assess
-from serving.pipeline.guidelines import episode_of_care
+from serving.pipeline.guidelines import HISTORY_ROUTES, episode_of_care, history_query, long_term_drugs
 from serving.pipeline.mentions import Mention, conjuncts, extract
-from serving.pipeline.guidelines import HISTORY_ROUTES, history_query, long_term_drugs
 from serving.pipeline.sections import NON_DIAGNOSTIC_ROLES, split_sections
 from serving.ranker.fused import FusedRanker, Ranked
 from serving.retriever.hybrid import HybridRetriever
