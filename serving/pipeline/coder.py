@@ -122,7 +122,7 @@ class Coder:
             result.em_level = em_level(enc, 0).as_dict()
             return result
         retriever = self.retriever(cs)
-        ranker = FusedRanker(cs, dense_on=retriever.dense is not None)
+        ranker = FusedRanker(cs, dense_on=retriever.dense is not None, idf=retriever.idf)
         retry: list[tuple[int, Mention, AssertionFlags, str, tuple[str, ...] | None]] = []
         for attempt in (queue, retry):
             if not attempt:

@@ -14,11 +14,14 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
 from medcore.refdata.icd10cm import CodeSet
+from serving.ranker.head import FEATURES, W_BM25, W_DENSE, W_DOC, W_QUERY, fused_head
 from serving.retriever.hybrid import Candidate
 from serving.retriever.tokens import content_tokens, required_tokens, tokenize
 
-W_QUERY, W_DOC, W_DENSE, W_BM25 = 0.45, 0.30, 0.15, 0.10
+__all__ = ["FEATURES", "W_BM25", "W_DENSE", "W_DOC", "W_QUERY", "Features", "FusedRanker", "Ranked", "main_term"]
 
 
 _MAIN_TERM_END = re.compile(r",|;|\s(?:of|with|without|due to|secondary to|in|from|on|involving|after)\s", re.I)
@@ -61,17 +64,35 @@ class Ranked:
     dense: float | None = None  # cosine with the code title; None when dense retrieval is off
 
 
+@dataclass(slots=True)
+class Features:
+    """Candidates that survived the billable filter, with their feature matrix (one row each)."""
+
+    rows: list[Ranked]
+    matrix: np.ndarray
+
+
 class FusedRanker:
-    def __init__(self, cs: CodeSet, dense_on: bool = False):
+    def __init__(self, cs: CodeSet, dense_on: bool = False, idf: dict[str, float] | None = None):
         self.cs = cs
         self.dense_on = dense_on
+        # rare words weigh more: "Colles" says more about the fracture than "lower end"
+        self.idf = idf or {}
+
+    def _weight(self, words: set[str]) -> float:
+        return sum(self.idf.get(w, 1.0) for w in words) or 1e-9
 
     def score(self, query: str, cands: list[Candidate]) -> list[Ranked]:
+        return self.rank(self.features(query, cands), fused_head)
+
+    def features(self, query: str, cands: list[Candidate]) -> Features:
+        """The per-candidate features the scoring head combines (see :data:`FEATURES`)."""
         q = {t for t in content_tokens(query) if not t.isdigit() or len(t) > 1}
         q_words = set(tokenize(query))
         head = main_term(query)
         vocab = category_vocab(self.cs)
-        out: list[Ranked] = []
+        rows: list[Ranked] = []
+        matrix: list[tuple[float, float, float, float, float]] = []
         for c in cands:
             entry = self.cs.get(c.code)
             if entry is None or not entry.billable or not q:
@@ -91,18 +112,29 @@ class FusedRanker:
                 has_head = has_head or (head is not None and head in allowed)
                 if not q_axis:
                     continue
-                qc = len(q_axis & allowed) / len(q_axis)
+                qc = self._weight(q_axis & allowed) / self._weight(q_axis)
                 dc = len(q & required) / len(required)
                 if qc + dc > best_q + best_d:
                     best_q, best_d, best_text = qc, dc, text
-                strict = max(strict, len(q & allowed) / len(q))
+                strict = max(strict, self._weight(q & allowed) / self._weight(q))
             if head is not None and not has_head:
                 best_q *= 0.5  # the code does not name the condition the mention names
                 strict *= 0.5
             best_q *= 0.8 + 0.2 * (len(q_axis) / len(q))  # words the category cannot express: mildly weaker
             penalty = 0.05 if "other" in tokenize(entry.description) and not ({"other", "specified"} & q_words) else 0.0
-            s = W_QUERY * best_q + W_DOC * best_d + W_DENSE * max(c.dense, 0.0) + W_BM25 * c.bm25_rel - penalty
-            out.append(Ranked(c.code, entry.description, max(0.0, min(1.0, s)), best_q, best_d, best_text, strict,
-                              c.dense if self.dense_on else None))
+            matrix.append((best_q, best_d, c.dense, c.bm25_rel, penalty))
+            rows.append(Ranked(c.code, entry.description, 0.0, best_q, best_d, best_text, strict,
+                               c.dense if self.dense_on else None))
+        arr = np.asarray(matrix, dtype=np.float64).reshape(-1, len(FEATURES))
+        return Features(rows, arr)
+
+    @staticmethod
+    def rank(features: Features, head=fused_head, scores: np.ndarray | None = None) -> list[Ranked]:
+        """Fill in the head's scores and sort, best first; ``scores`` when already computed elsewhere."""
+        if scores is None:
+            scores = head(features.matrix) if len(features.rows) else np.zeros(0)
+        out = features.rows
+        for r, s in zip(out, scores, strict=True):
+            r.score = float(s)
         out.sort(key=lambda r: (-r.score, r.code))
         return out

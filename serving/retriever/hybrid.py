@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +47,11 @@ class HybridRetriever:
         self.dense = dense
         # Alphabetic Index main terms by their words: a coder starts from the main term
         self._main_terms: dict[str, list[tuple[frozenset[str], int]]] = {}
+        df: Counter[str] = Counter()
+        for d in bm25.docs:
+            df.update(set(content_tokens(d.text)))
+        n = len(bm25.docs) or 1
+        self.idf = {t: math.log(1 + n / c) for t, c in df.items()}
         for i, d in enumerate(bm25.docs):
             if d.kind == "index_main":
                 req = frozenset(required_tokens(d.text, main_term_only=True))
