@@ -62,6 +62,36 @@ def bm25_only(cases: list[dict]) -> dict:
     return notes_eval.score(cases, results, time.perf_counter() - start)
 
 
+def retrieval_and_calibration(cases: list[dict], coder: Coder) -> dict:
+    """Recall of the gold codes among all retrieved candidates (k per mention), and the expected
+    calibration error of the suggested codes' confidence (10 equal-width bins)."""
+    found = total = 0
+    pairs: list[tuple[float, bool]] = []
+    for case in cases:
+        coder.candidate_log = set()
+        res = coder.code(notes_eval.case_to_encounter(case))
+        gold = {g.replace(".", "") for g in case["gold"]["icd10cm"]}
+        optional = {g.replace(".", "") for g in case["gold"].get("optional", [])}
+        cands = {c.replace(".", "") for c in coder.candidate_log}
+        found += len(gold & cands)
+        total += len(gold)
+        for c in res.codes:
+            code = c.code.replace(".", "")
+            if code not in optional:
+                pairs.append((c.confidence, code in gold))
+    coder.candidate_log = None
+    ece = 0.0
+    for b in range(10):
+        lo, hi = b / 10, (b + 1) / 10
+        inbin = [(p, y) for p, y in pairs if lo <= p < hi or (b == 9 and p == 1.0)]
+        if inbin:
+            conf = sum(p for p, _ in inbin) / len(inbin)
+            acc = sum(y for _, y in inbin) / len(inbin)
+            ece += len(inbin) / len(pairs) * abs(conf - acc)
+    return {"gold_recall_in_candidates": round(found / total, 4) if total else None,
+            "k_per_mention": coder.settings.retrieval_k, "ece": round(ece, 4), "scored_codes": len(pairs)}
+
+
 def medspacy_baseline(rows: list[dict[str, str]]) -> dict:
     import medspacy
     from loguru import logger
@@ -108,6 +138,7 @@ def main() -> None:
     hybrid.code(notes_eval.case_to_encounter(cases[0]))
     report["warmup_seconds"] = round(time.perf_counter() - t, 1)
     report["medcode_hybrid"] = notes_eval.run(args.cases, hybrid)
+    report["retrieval_and_calibration"] = retrieval_and_calibration(cases, hybrid)
     report["medcode_bm25_ranker"] = notes_eval.run(args.cases, Coder(dense=False))
     report["baseline_bm25_only"] = bm25_only(cases)
     report["peak_rss_mb_coding"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -146,6 +177,11 @@ def _markdown(r: dict, args) -> str:
         row("medcode (BM25 + FAISS, fused ranker)", r["medcode_hybrid"]),
         row("medcode (BM25, fused ranker)", r["medcode_bm25_ranker"]),
         row("baseline: BM25 top document", r["baseline_bm25_only"]),
+        "",
+        f"Candidate generation: {r['retrieval_and_calibration']['gold_recall_in_candidates']} of the gold codes are "
+        f"among the retrieved candidates (top {r['retrieval_and_calibration']['k_per_mention']} per mention, hybrid). "
+        f"Expected calibration error of the suggested codes' confidence: {r['retrieval_and_calibration']['ece']} "
+        f"over {r['retrieval_and_calibration']['scored_codes']} suggestions.",
         "",
         f"Assertion, {r['assertion_medcode']['sentences']} sentences:\n",
         "| system | negated F1 | historical F1 | hypothetical F1 | other experiencer F1 | concept not found |",

@@ -84,6 +84,8 @@ class Coder:
         self.settings = settings or get_settings()
         self.dense = self.settings.dense_enabled if dense is None else dense
         self._retrievers: dict[str, HybridRetriever] = {}
+        # when a set, every retrieved candidate code is added to it (benchmarks report recall@k)
+        self.candidate_log: set[str] | None = None
 
     def retriever(self, cs: CodeSet) -> HybridRetriever:
         r = self._retrievers.get(cs.release)
@@ -129,6 +131,8 @@ class Coder:
                 break
             queries = [q for *_, q, _ in attempt]
             hits = retriever.search(queries, k=self.settings.retrieval_k)
+            if self.candidate_log is not None:
+                self.candidate_log.update(c.code for cands in hits for c in cands)
             for (ni, m, f, query, route), cands in zip(attempt, hits, strict=True):
                 best = self._best(cs, ranker, enc, ni, m, query, route, cands)
                 if best is None:
