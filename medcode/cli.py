@@ -20,7 +20,9 @@ from rich.table import Table
 
 from medcode import audit_commands as _audit_commands
 from medcode import claims_commands as _claims_commands
+from medcode import jobs_commands as _jobs_commands
 from medcode import rules_commands as _rules_commands
+from medcode import serve_commands as _serve_commands
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -35,6 +37,10 @@ app.add_typer(claim_app, name="claim")
 app.add_typer(_audit_commands.app, name="audit")
 app.add_typer(_rules_commands.app, name="rules")
 app.add_typer(_claims_commands.remit_app, name="remit")
+app.add_typer(_jobs_commands.app, name="jobs")
+app.add_typer(_serve_commands.keys_app, name="keys")
+app.command("serve")(_serve_commands.serve)
+app.command("render-rayservice")(_serve_commands.render_rayservice)
 # `medcode claim submit` and `medcode claim train-denials` live beside build and validate
 claim_app.registered_commands += _claims_commands.app.registered_commands
 app.add_typer(index_app, name="index")

@@ -66,10 +66,18 @@ _HIGH_RISK = re.compile(
     re.I,
 )
 _RX = re.compile(
-    r"\b(?:start(?:ed)?|begin|increase[ds]?|decrease[ds]?|titrat\w+|taper\w*|switch(?:ed)?|cont(?:inue)?\.?|"
-    r"refill\w*|prescri\w+|rx|discontinu\w+|stop(?:ped)?|hold)\b[^.\n]{0,60}?\b\d+(?:\.\d+)?\s*(?:mg|mcg|units?|g)\b",
+    r"\b(?:start(?:ed)?|begin|increase[ds]?|decrease[ds]?|\w*titrat\w+|taper\w*|switch(?:ed)?|cont(?:inue)?\.?|"
+    r"refill\w*|prescri\w+|rx|discontinu\w+|stop(?:ped)?|hold)\b[^.\n]{0,60}?"
+    r"(?:\b\d+(?:\.\d+)?\s*(?:mg|mcg|units?|g)\b|"
+    # a prescription drug named by its class suffix (ACE inhibitors, ARBs, beta blockers, statins...)
+    r"\b\w+(?:pril|sartan|olol|statin|formin|gliptin|gliflozin|dipine|azole|cillin|mycin|floxacin|cycline|"
+    r"sone|lone|tidine|prazole|pam|lam|xetine|triptan|ide|semide|parin|xaban|gatran|arin|ilol)\b|\binhalers?\b)",
     re.I,
 )
+# a named drug with a dose is a prescription unless it is an over-the-counter one
+_DOSED = re.compile(r"\b([a-z][a-z-]{3,})\s+\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?)\b", re.I)
+_OTC_NAMES = frozenset("ibuprofen acetaminophen tylenol naproxen aspirin loratadine cetirizine fexofenadine "
+                       "diphenhydramine guaifenesin famotidine calcium vitamin melatonin docusate senna".split())
 _OTC = re.compile(r"\b(?:ibuprofen|acetaminophen|tylenol|naproxen|OTC|over[- ]the[- ]counter|supportive care|"
                   r"saline|antihistamine|loratadine|cetirizine)\b", re.I)
 _MINOR_PROC = re.compile(r"\b(?:injection|aspiration|splint|laceration repair|I&D|incision and drainage|"
@@ -141,7 +149,8 @@ def _risk(text: str, cues: list[str]) -> int:
     if _HIGH_RISK.search(text):
         cues.append("decision regarding hospitalization or escalation")
         return 3
-    if _RX.search(text) or _SDOH.search(text) or _MINOR_PROC.search(text):
+    dosed_rx = any(m.group(1).lower() not in _OTC_NAMES for m in _DOSED.finditer(text))
+    if _RX.search(text) or dosed_rx or _SDOH.search(text) or _MINOR_PROC.search(text):
         cues.append("prescription drug management or procedure risk")
         return 2
     if _OTC.search(text):
@@ -150,19 +159,92 @@ def _risk(text: str, cues: list[str]) -> int:
     return 0
 
 
-def em_level(enc: Encounter, n_problems: int) -> EMLevel:
-    """The E/M level for an encounter, given how many problems its assessment addresses."""
-    if enc.setting not in (Setting.office, Setting.telehealth, Setting.outpatient, Setting.ed):
-        return EMLevel(code=None, basis="none", cues=[f"no E/M leveling for setting {enc.setting.value}"])
-    text = enc.text
+_PREVENTIVE = re.compile(
+    r"\b(?:annual (?:physical|exam|wellness|preventive)|preventive (?:visit|exam|medicine|care visit)|"
+    r"well[- ](?:visit|woman|man|child|adult) (?:exam|visit|check)|wellness (?:visit|exam)|"
+    r"routine (?:physical|health maintenance|annual)|complete physical(?: exam)?)\b",
+    re.I,
+)
+_CONSULT = re.compile(
+    r"\b(?:consultation|consult note|referred (?:by|from)\b.{0,60}\bfor (?:evaluation|consultation|an opinion)|"
+    r"thank you for (?:the|this|your) (?:kind )?referral|dear dr\.?)",
+    re.I,
+)
+_POSTOP = re.compile(r"\b(?:post-?op(?:erative)? (?:visit|check|follow[- ]?up)|(?:within|in) (?:the )?global period)\b",
+                     re.I)
+_CRITICAL = re.compile(r"\bcritical care (?:time)?\D{0,25}(\d{2,3})\s*(?:min|minutes)\b", re.I)
+_DISCHARGE = re.compile(r"\bdischarge summary\b|\bdischarged? (?:home|to)\b|\bday of discharge\b", re.I)
+_ADMISSION = re.compile(r"\b(?:admission (?:h&p|history and physical|note)|history and physical|admit(?:ted)? to)\b",
+                        re.I)
+_ANY_MINUTES = re.compile(r"(\d{2,3})\s*(?:min|minutes)\b", re.I)
+# CPT preventive medicine: new 99381-99387, established 99391-99397, by age band
+_PREVENTIVE_BANDS = ((1, 1), (5, 2), (12, 3), (18, 4), (40, 5), (65, 6), (200, 7))
+CONSULT = {0: "99242", 1: "99243", 2: "99244", 3: "99245"}
+INPATIENT_INITIAL = {0: "99221", 1: "99221", 2: "99222", 3: "99223"}
+INPATIENT_SUBSEQUENT = {0: "99231", 1: "99231", 2: "99232", 3: "99233"}
+
+
+def _mdm(problem_text: str, text: str, n_problems: int) -> tuple[int, int, int, list[str]]:
     cues: list[str] = []
-    p, d, r = _problems(text, n_problems, cues), _data(text, cues), _risk(text, cues)
+    return _problems(problem_text, n_problems, cues), _data(text, cues), _risk(text, cues), cues
+
+
+def em_level(enc: Encounter, n_problems: int, assessment: str | None = None) -> EMLevel:
+    """The E/M service and level for an encounter.
+
+    Parameters
+    ----------
+    enc : Encounter
+    n_problems : int
+        How many problems the assessment addresses.
+    assessment : str, optional
+        The assessment text; problem complexity is read from it (a history of MI elsewhere in
+        the note is not a problem addressed today). Defaults to the whole note.
+    """
+    text = enc.text
+    problem_text = assessment or text
+    p, d, r, cues = _mdm(problem_text, text, n_problems)
     level = sorted([p, d, r])[1]
     out = EMLevel(code=None, basis="mdm", problems=LEVELS[p], data=LEVELS[d], risk=LEVELS[r], cues=cues)
+    new = bool(_NEW_PATIENT.search(text))
+
+    crit = _CRITICAL.search(text)
+    if crit and int(crit.group(1)) >= 30 and enc.setting in (Setting.ed, Setting.inpatient, Setting.office):
+        out.code, out.basis, out.minutes = "99291", "time", int(crit.group(1))
+        cues.append(f"critical care {out.minutes} min (99291 covers the first 30-74 minutes)")
+        return out
+    if enc.setting is Setting.inpatient:
+        if _DISCHARGE.search(text):
+            minutes = _TIME.search(text) or None
+            mins = int(minutes.group(1) or minutes.group(2)) if minutes else None
+            out.code, out.basis, out.minutes = ("99239" if mins is None or mins > 30 else "99238"), "time", mins
+            cues.append("hospital discharge day management" + (f", {mins} min" if mins else ", time not stated"))
+            return out
+        table = INPATIENT_INITIAL if _ADMISSION.search(text) else INPATIENT_SUBSEQUENT
+        out.code = table[level]
+        return out
+    if enc.setting not in (Setting.office, Setting.telehealth, Setting.outpatient, Setting.ed):
+        return EMLevel(code=None, basis="none", cues=[f"no E/M leveling for setting {enc.setting.value}"])
     if enc.setting is Setting.ed:
         out.code = ED[level]
         return out
-    new = bool(_NEW_PATIENT.search(text))
+    if _PREVENTIVE.search(text):
+        age = enc.patient.age_on(enc.date_of_service)
+        if age is not None:
+            band = next(b for limit, b in _PREVENTIVE_BANDS if age < limit)
+            out.code, out.basis = f"99{38 if new else 39}{band}", "preventive"
+            cues.append("preventive medicine visit, age band")
+            return out
+    if _POSTOP.search(text):
+        out.code, out.basis = "99024", "global"
+        cues.append("postoperative visit within the global period (not separately paid)")
+        return out
+    if _CONSULT.search(text) and enc.payer.kind.value != "medicare":
+        # Medicare stopped paying consultation codes in 2010: its consults are billed as office visits
+        out.code = CONSULT[level]
+        out.basis = "mdm"
+        cues.append("office consultation")
+        return out
     table = OFFICE_NEW if new else OFFICE_EST
     out.code = table[level]
     m = _TIME.search(text)

@@ -45,3 +45,39 @@ class ApiTables(BaseSettings):
 
     api_keys_table: str = "medcode-api-keys"
     api_usage_table: str = "medcode-api-usage"
+
+
+class RankerArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str = Field(default="inprocess", pattern="^(inprocess|triton)$")
+    triton_url: str = "127.0.0.1:8010"
+    triton_model: str = "fused_head"
+    max_batch_size: int = Field(default=32, ge=1)
+    batch_wait_timeout_s: float = Field(default=0.005, ge=0)
+
+
+class RetrieverArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    dense: bool | None = Field(default=None, description="None: MEDCODE_DENSE_ENABLED")
+    preload: bool = True
+
+
+class LlmArgs(BaseModel):
+    """OPTIONAL slot for the LLM verification deployment (serving/llm/, built by another issue)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    enabled: bool = False
+
+
+class AppArgs(BaseModel):
+    """``applications[].args`` of the Serve config: what ``serving.app:build_app`` receives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    ranker: RankerArgs = Field(default_factory=RankerArgs)
+    retriever: RetrieverArgs = Field(default_factory=RetrieverArgs)
+    llm: LlmArgs = Field(default_factory=LlmArgs)

@@ -120,8 +120,11 @@ class Coder:
                     queue.append((ni, m, f, history_query(m.query(), why), HISTORY_ROUTES[why]))
                 else:
                     result.dropped.append({"note_index": ni, "start": m.start, "end": m.end, "reason": why})
+        assessment = "\n".join(
+            sec.text(n.text) for n in enc.notes for sec in split_sections(n.text) if sec.role == "assessment"
+        ) or None
         if not queue:
-            result.em_level = em_level(enc, 0).as_dict()
+            result.em_level = em_level(enc, 0, assessment).as_dict()
             return result
         retriever = self.retriever(cs)
         ranker = FusedRanker(cs, dense_on=retriever.dense is not None, idf=retriever.idf)
@@ -168,7 +171,7 @@ class Coder:
                 result.review.append(p.best.code)
         self._add_long_term_drugs(enc, cs, result)
         problems = len({p.best.code for p in chosen if p.mention.primary}) or min(len(chosen), 1)
-        result.em_level = em_level(enc, problems).as_dict()
+        result.em_level = em_level(enc, problems, assessment).as_dict()
         return result
 
     def _add_long_term_drugs(self, enc: Encounter, cs: CodeSet, result: CodingResult) -> None:

@@ -66,15 +66,21 @@ class RankerBackend(abc.ABC):
 
     name: str = "base"
 
-    def __init__(self, codeset_loader: Callable[[str], CodeSet] | None = None):
+    def __init__(
+        self,
+        codeset_loader: Callable[[str], CodeSet] | None = None,
+        idf_loader: Callable[[str], dict[str, float]] | None = None,
+    ):
         self._load = codeset_loader or codeset_for_release
+        # the retriever's corpus IDF (FusedRanker weighs mention words by it); {} weighs them equally
+        self._idf = idf_loader or (lambda release: {})
         self._rankers: dict[tuple[str, bool], FusedRanker] = {}
 
     def _ranker(self, release: str, dense_on: bool) -> FusedRanker:
         key = (release, dense_on)
         r = self._rankers.get(key)
         if r is None:
-            r = self._rankers[key] = FusedRanker(self._load(release), dense_on=dense_on)
+            r = self._rankers[key] = FusedRanker(self._load(release), dense_on=dense_on, idf=self._idf(release))
         return r
 
     def rank_batch(self, requests: Sequence[RankRequest]) -> list[list[Ranked]]:
@@ -109,8 +115,9 @@ class InProcessBackend(RankerBackend):
 
     name = "inprocess"
 
-    def __init__(self, head: ScoringHead | None = None, codeset_loader: Callable[[str], CodeSet] | None = None):
-        super().__init__(codeset_loader)
+    def __init__(self, head: ScoringHead | None = None, codeset_loader: Callable[[str], CodeSet] | None = None,
+                 idf_loader: Callable[[str], dict[str, float]] | None = None):
+        super().__init__(codeset_loader, idf_loader)
         self.head = head or _fused
 
     def _scores(self, matrix: np.ndarray, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
@@ -132,8 +139,9 @@ class TritonBackend(RankerBackend):
         model: str = "fused_head",
         timeout_s: float = 10.0,
         codeset_loader: Callable[[str], CodeSet] | None = None,
+        idf_loader: Callable[[str], dict[str, float]] | None = None,
     ):
-        super().__init__(codeset_loader)
+        super().__init__(codeset_loader, idf_loader)
         import tritonclient.http as httpclient
 
         self._http = httpclient
@@ -160,11 +168,11 @@ class TritonBackend(RankerBackend):
         self.client.close()
 
 
-def make_backend(kind: str = "inprocess", **options) -> RankerBackend:
+def make_backend(kind: str = "inprocess", idf_loader=None, **options) -> RankerBackend:
     """``inprocess`` or ``triton`` (options: ``url``, ``model``, ``timeout_s``)."""
     if kind == "inprocess":
-        return InProcessBackend()
+        return InProcessBackend(idf_loader=idf_loader)
     if kind == "triton":
-        return TritonBackend(**options)
+        return TritonBackend(idf_loader=idf_loader, **options)
     raise ValueError(f"unknown ranker backend {kind!r}; expected inprocess or triton")
 
