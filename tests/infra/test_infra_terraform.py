@@ -98,9 +98,10 @@ def test_terraform_tree_exists():
     assert len(TF_FILES) >= 25
     for mod in ("network", "data", "queues", "functions", "api", "compute", "observability"):
         assert (MODULES / mod / "main.tf").is_file(), mod
+    for name in ("main.tf", "variables.tf", "versions.tf", "outputs.tf"):
+        assert (TF / "stack" / name).is_file(), name
     for env in ENVS:
-        for name in ("main.tf", "variables.tf", "terraform.tfvars"):
-            assert (TF / "envs" / env / name).is_file(), (env, name)
+        assert (TF / "envs" / f"{env}.tfvars").is_file(), env
 
 
 @pytest.mark.parametrize("path", TF_FILES + TFVARS_FILES, ids=lambda p: str(p.relative_to(TF)))
@@ -213,7 +214,7 @@ def test_audit_digest_bucket_has_compliance_object_lock():
     lock = _blocks(_module("s3_bucket"), "resource", "aws_s3_bucket_object_lock_configuration")["this"]
     retention = _one(_one(lock, "rule"), "default_retention")
     assert retention["mode"] == "${var.object_lock_mode}"
-    prod = _parse(TF / "envs" / "prod" / "terraform.tfvars")
+    prod = _parse(TF / "envs" / "prod.tfvars")
     assert prod["audit_lock_mode"] == "COMPLIANCE"
 
 
@@ -315,11 +316,11 @@ def test_compute_consumes_the_rendered_rayservice_manifest():
     variables = {k: v for b in compute["variable"] for k, v in b.items()}
     assert "rayservice_manifest_path" in variables and "default" not in variables["rayservice_manifest_path"]
     for env in ENVS:
-        call = {k: v for b in _parse(TF / "envs" / env / "main.tf")["module"] for k, v in b.items()}[
+        call = {k: v for b in _parse(TF / "stack" / "main.tf")["module"] for k, v in b.items()}[
             "compute"
         ]
         assert call["rayservice_manifest_path"] == "${var.rayservice_manifest_path}"
-        assert _parse(TF / "envs" / env / "terraform.tfvars")["rayservice_manifest_path"].endswith(".yaml")
+        assert _parse(TF / "envs" / f"{env}.tfvars")["rayservice_manifest_path"].endswith(".yaml")
     releases = _blocks(compute, "resource", "helm_release")
     assert releases["kuberay_operator"]["chart"] == "kuberay-operator"
     assert releases["kuberay_operator"]["version"] == "${var.kuberay_operator_chart_version}"
@@ -348,6 +349,6 @@ def test_alarms_cover_every_dlq_and_function_and_the_api():
 def test_envs_call_every_module_in_deploy_order():
     order = ["network", "data", "queues", "functions", "api", "compute", "observability"]
     for env in ENVS:
-        calls = [k for b in _parse(TF / "envs" / env / "main.tf")["module"] for k in b]
+        calls = [k for b in _parse(TF / "stack" / "main.tf")["module"] for k in b]
         assert calls == order, env
-        assert _parse(TF / "envs" / env / "terraform.tfvars")["environment"] == env
+        assert _parse(TF / "envs" / f"{env}.tfvars")["environment"] == env

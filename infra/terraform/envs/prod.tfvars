@@ -36,7 +36,7 @@ gpu_capacity_type  = "ON_DEMAND"
 gpu_min_size       = 1
 gpu_max_size       = 4
 
-rayservice_manifest_path = "../../../../out/rayservice-prod.yaml"
+rayservice_manifest_path = "../../../out/rayservice-prod.yaml"
 
 alarm_emails       = ["oncall@example.com"]
 trail_lock_mode    = "COMPLIANCE"

@@ -33,7 +33,7 @@ gpu_capacity_type  = "SPOT"
 gpu_min_size       = 0
 gpu_max_size       = 1
 
-rayservice_manifest_path = "../../../../out/rayservice-dev.yaml"
+rayservice_manifest_path = "../../../out/rayservice-dev.yaml"
 
 alarm_emails      = []
 trail_lock_mode   = "GOVERNANCE"

@@ -40,7 +40,7 @@ locals {
 }
 
 module "network" {
-  source             = "../../modules/network"
+  source             = "../modules/network"
   project            = var.project
   environment        = var.environment
   vpc_cidr           = var.vpc_cidr
@@ -52,7 +52,7 @@ module "network" {
 }
 
 module "data" {
-  source                      = "../../modules/data"
+  source                      = "../modules/data"
   project                     = var.project
   environment                 = var.environment
   deletion_protection         = var.deletion_protection
@@ -63,7 +63,7 @@ module "data" {
 }
 
 module "queues" {
-  source                     = "../../modules/queues"
+  source                     = "../modules/queues"
   project                    = var.project
   environment                = var.environment
   stages                     = var.stages
@@ -73,7 +73,7 @@ module "queues" {
 }
 
 module "functions" {
-  source                  = "../../modules/functions"
+  source                  = "../modules/functions"
   project                 = var.project
   environment             = var.environment
   stages                  = var.stages
@@ -112,7 +112,7 @@ module "functions" {
 }
 
 module "api" {
-  source                         = "../../modules/api"
+  source                         = "../modules/api"
   project                        = var.project
   environment                    = var.environment
   serving_integration            = var.serving_integration
@@ -127,7 +127,7 @@ module "api" {
 }
 
 module "compute" {
-  source                         = "../../modules/compute"
+  source                         = "../modules/compute"
   project                        = var.project
   environment                    = var.environment
   kubernetes_version             = var.kubernetes_version
@@ -149,7 +149,7 @@ module "compute" {
 }
 
 module "observability" {
-  source                  = "../../modules/observability"
+  source                  = "../modules/observability"
   project                 = var.project
   environment             = var.environment
   alarm_emails            = var.alarm_emails
