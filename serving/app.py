@@ -31,6 +31,9 @@ from serving.api.pipeline import DistributedCoder
 from serving.pipeline.coder import CodingResult
 from serving.ranker.backends import RankRequest, codeset_for_release, make_backend
 from serving.ranker.fused import Ranked
+
+# a deployment call that has not answered by then fails the request instead of hanging it
+HANDLE_TIMEOUT_S = 60.0
 from serving.retriever.hybrid import Candidate, HybridRetriever
 
 log = logging.getLogger("medcode.serve")
@@ -89,7 +92,7 @@ class Ranker:
                  max_batch_size: int = 32, batch_wait_timeout_s: float = 0.005):
         # called from the backend's worker thread, never from the event loop
         self.backend = make_backend(
-            backend, idf_loader=lambda release: retriever.idf.remote(release).result(), **(backend_options or {})
+            backend, idf_loader=lambda release: retriever.idf.remote(release).result(timeout_s=HANDLE_TIMEOUT_S), **(backend_options or {})
         )
         self.rank.set_max_batch_size(max_batch_size)
         self.rank.set_batch_wait_timeout_s(batch_wait_timeout_s)
@@ -126,11 +129,11 @@ class _RayCodingService:
         self.dense_on: bool | None = None
 
     def _search(self, release: str, queries: list[str], k: int) -> list[list[Candidate]]:
-        return self.retriever.search.remote(release, queries, k).result()
+        return self.retriever.search.remote(release, queries, k).result(timeout_s=HANDLE_TIMEOUT_S)
 
     def _rank_many(self, requests: Sequence[RankRequest]) -> list[list[Ranked]]:
         pending = [self.ranker.rank.remote(r) for r in requests]
-        return [p.result() for p in pending]
+        return [p.result(timeout_s=HANDLE_TIMEOUT_S) for p in pending]
 
     def _code(self, encounters: list[Encounter]) -> list[CodingResult]:
         coder = getattr(self.local, "coder", None)
