@@ -31,10 +31,10 @@ from serving.api.pipeline import DistributedCoder
 from serving.pipeline.coder import CodingResult
 from serving.ranker.backends import RankRequest, codeset_for_release, make_backend
 from serving.ranker.fused import Ranked
+from serving.retriever.hybrid import Candidate, HybridRetriever
 
 # a deployment call that has not answered by then fails the request instead of hanging it
 HANDLE_TIMEOUT_S = 60.0
-from serving.retriever.hybrid import Candidate, HybridRetriever
 
 log = logging.getLogger("medcode.serve")
 APP_NAME = "medcode"
