@@ -150,6 +150,9 @@ class _RayCodingService:
         r, k = await asyncio.gather(self.retriever.ready.remote(), self.ranker.ready.remote())
         return {"retriever": bool(r), "ranker": bool(k)}
 
+    async def stats(self) -> dict[str, Any]:
+        return await self.ranker.stats.remote()
+
 
 @serve.deployment(name="Ingress")
 @serve.ingress()

@@ -314,6 +314,12 @@ def create_app(set_request_id_header: bool = True) -> FastAPI:
             except Exception:  # noqa: BLE001
                 checks["dynamodb"] = False
         ok = all(checks.values())
-        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+        body: dict = {"status": "ready" if ok else "not_ready", "checks": checks}
+        if c is not None and hasattr(c.service, "stats"):
+            try:  # the ranker's backend and @serve.batch sizes, for operators (no PHI)
+                body["ranker"] = await asyncio.wait_for(c.service.stats(), timeout=10)
+            except Exception:  # noqa: BLE001
+                body["ranker"] = None
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     return app

@@ -231,18 +231,8 @@ def test_batch_endpoint(api):
 
 
 def test_ranker_batches_mentions(api):
-    from ray import serve
-
-    # a driver-side handle has been seen to miss a reply under load; ask again on a fresh handle
-    # rather than wait forever
-    stats = None
-    for _ in range(3):
-        try:
-            stats = serve.get_deployment_handle("Ranker", app_name="medcode").stats.remote().result(timeout_s=30)
-            break
-        except TimeoutError:
-            continue
-    assert stats is not None, "the Ranker deployment did not answer stats() three times"
+    # asked through the Ingress (/readyz), whose handles to the Ranker are the ones the API uses
+    stats = requests.get(api["url"] + "/readyz", timeout=30).json()["ranker"]
     assert stats["backend"] == "inprocess"
     assert stats["largest_batch"] >= 2  # one request's mentions arrive at @serve.batch together
 
