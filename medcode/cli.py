@@ -371,7 +371,8 @@ def demo(
             "paid": str(o.submission.paid) if o.submission and o.submission.paid is not None else None,
             "error": o.error,
         })
-    Console().print(table)
+    # a pipe or a CI log gets a readable width instead of rich's 80-column default
+    Console(width=None if sys.stdout.isatty() else 180).print(table)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     err.print(f"outputs under {out}/ (summary.json, claims/); coded encounters encrypted under {store.root}/")
     if not any(o.coding and o.coding.codes for o in outcomes):
