@@ -8,6 +8,7 @@ matcher misses many concepts written differently from the rule).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -71,11 +72,24 @@ def _nlp():
 
     # PyRuSH logs every sentence it splits at DEBUG through loguru: that is note text (PHI)
     logger.disable("PyRuSH")
+    nlp = medspacy.load(medspacy_enable=["medspacy_pyrush"])
+    context = nlp.add_pipe("medspacy_context", config={"rules": None})
+    context.add(_rules(context.DEFAULT_RULES_FILEPATH, _RULES))
+    return nlp
+
+
+def _rules(default_path: str | Path, ours_path: Path) -> list:
+    """medspaCy's default ConText lexicon, less the rules medcode replaces, plus medcode's own."""
     from medspacy.context import ConTextRule
 
-    nlp = medspacy.load(medspacy_enable=["medspacy_pyrush", "medspacy_context"])
-    nlp.get_pipe("medspacy_context").add(ConTextRule.from_json(str(_RULES)))
-    return nlp
+    ours = json.loads(ours_path.read_text())
+    drop = {(r["category"].upper(), r["literal"].lower()) for r in ours.get("remove_default", [])}
+    default = [r for r in ConTextRule.from_json(str(default_path)) if (r.category.upper(), r.literal.lower()) not in drop]
+    rules = default + ConTextRule.from_json(str(ours_path))
+    for rule in rules:
+        if rule.category.upper() == "HISTORICAL":
+            rule.terminated_by = set(rule.terminated_by or ()) | {"HISTORICAL_END"}
+    return rules
 
 
 def assess(text: str, spans: list[tuple[int, int]]) -> list[AssertionFlags]:
@@ -115,6 +129,8 @@ def assess(text: str, spans: list[tuple[int, int]]) -> list[AssertionFlags]:
     return out
 
 
+_HISTORY_WORD = re.compile(r"\b(?:history|hx|h/o)\b", re.I)
+
 _CATEGORY_FLAG = {
     "NEGATED_EXISTENCE": "negated",
     "POSSIBLE_EXISTENCE": "uncertain",
@@ -136,11 +152,17 @@ def _flags(ent) -> AssertionFlags:
         flag = _CATEGORY_FLAG.get(mod.category.upper())
         if flag:
             found[flag] = True
+        if flag == "negated" and _HISTORY_WORD.search(ent.doc[s:e].text):
+            found["historical"] = True  # "no history of CAD" denies a past condition
     return AssertionFlags(**found)
 
 
 def locate(concept: str, sentence: str) -> tuple[int, int] | None:
     """Where a concept phrase occurs in a sentence: exact (case-insensitive), else the best window."""
+    # the ConText set writes the target in capitals: an exact-case hit is the marked one
+    i = sentence.find(concept.strip().upper())
+    if i >= 0 and concept.strip().upper() != concept.strip():
+        return i, i + len(concept.strip())
     i = sentence.lower().find(concept.lower().strip())
     if i >= 0:
         return i, i + len(concept.strip())

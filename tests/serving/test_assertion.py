@@ -22,3 +22,58 @@ def test_locate_falls_back_to_words():
     assert locate("rib fracture", "old RIB FRACTURE noted") == (4, 16)
     assert locate("fractures", "a fracture of the rib") is not None
     assert locate("xyz", "nothing here") is None
+
+
+def _one(text: str, concept: str):
+    (f,) = assess(text, [locate(concept, text)])
+    return f
+
+
+def test_header_colon_no_negates_what_follows():
+    # medspaCy's default ": no" rule looks backward, so "Extremities: No clubbing" lost its negation
+    assert _one("Extremities: No clubbing, cyanosis or edema.", "cyanosis").negated
+    assert _one("SKIN: No rashes.", "rashes").negated
+    assert _one("Musculoskeletal - No arthralgias or myalgias.", "myalgias").negated
+    # ...while a trailing "no" still negates the finding before it
+    assert _one("Fever: no. Cough: yes.", "Fever").negated
+    assert not _one("Fever: no. Cough: yes.", "Cough").negated
+
+
+def test_an_age_or_a_recent_duration_is_not_history():
+    assert not _one("A 45-year-old woman with lower back pain.", "lower back pain").historical
+    assert not _one("She has a two-day history of fever and diarrhea.", "diarrhea").historical
+    assert _one("She has a history of diarrhea.", "diarrhea").historical
+    assert _one("Old MI on ECG.", "MI").historical
+
+
+def test_the_present_illness_ends_a_history_cue():
+    text = "58 yo F with a history of sickle cell disease who presents with acute chest pain."
+    assert _one(text, "sickle cell disease").historical
+    assert not _one(text, "acute chest pain").historical
+    # a history terminator does not end a negation
+    assert _one("Denies any recent nausea or vomiting.", "vomiting").negated
+
+
+def test_no_history_of_is_negated_and_historical():
+    f = _one("No history of coronary artery disease.", "coronary artery disease")
+    assert f.negated and f.historical
+
+
+def test_discharge_instructions_and_study_purposes_are_hypothetical():
+    assert _one("Call also for any weight gain, rashes, nausea, or fever.", "fever").hypothetical
+    assert _one("Return to the ED if chest pain recurs.", "chest pain").hypothetical
+    assert _one("CT chest to evaluate for pulmonary embolism.", "pulmonary embolism").hypothetical
+    # "signs of" is not a hypothetical cue: "no signs of tamponade" is simply negated
+    f = _one("No echocardiographic signs of tamponade are seen.", "tamponade")
+    assert f.negated and not f.hypothetical
+    # a workup in progress is not hypothetical
+    assert not _one("Admitted for further evaluation and management of his infection.", "infection").hypothetical
+
+
+def test_technique_words_are_not_negation():
+    assert not _one("MR lumbar spine without contrast for lower back pain.", "lower back pain").negated
+
+
+def test_locate_prefers_the_capitalised_target():
+    sentence = "Schizophrenia: The patient has a long history of SCHIZOPHRENIA."
+    assert locate("schizophrenia", sentence) == (sentence.index("SCHIZ"), sentence.index("SCHIZ") + 13)
