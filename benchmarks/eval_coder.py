@@ -5,6 +5,7 @@
 Runs, on the same inputs:
 - medcode's coder with hybrid retrieval (BM25 + MiniLM/FAISS) and with BM25 alone;
 - a BM25-only baseline: the same mentions and assertion filter, the top BM25 document's code, no ranker;
+- the ``icd10-coder`` package's lookup as a peer, behind the same mentions and assertion filter;
 - medcode's assertion detection and medspaCy 1.3.1 ConText with the concept added as a target rule
   (the baseline GUIDE.md describes), counting the sentences where its target matcher finds nothing.
 
@@ -32,8 +33,9 @@ from serving.pipeline.coder import Coder, CodingResult  # noqa: E402
 SHARED = ROOT.parent / "shared" / "eval"
 
 
-def bm25_only(cases: list[dict]) -> dict:
-    """The coder's front end with the plain BM25 top document as the answer."""
+def _front_end_baseline(cases: list[dict], lookup) -> dict:
+    """medcode's front end (sections, mentions, assertion filter) with ``lookup(queries) -> codes``
+    (one code or None per query) as the whole coder: no ranker, no guidelines, no thresholds."""
     from medcore.model import CodeSuggestion
     from medcore.refdata.releases import codeset_for
     from serving.pipeline.assertion import assess
@@ -41,25 +43,55 @@ def bm25_only(cases: list[dict]) -> dict:
     from serving.pipeline.mentions import extract
     from serving.pipeline.sections import NON_DIAGNOSTIC_ROLES
 
-    coder = Coder(dense=False)
     results = []
     start = time.perf_counter()
     for case in cases:
         enc = notes_eval.case_to_encounter(case)
         cs = codeset_for(enc.date_of_service)
-        retriever = coder.retriever(cs)
         text = enc.notes[0].text
         ms = [m for m in extract(text) if m.role not in NON_DIAGNOSTIC_ROLES and m.primary]
         flags = assess(text, [(m.start, m.end) for m in ms])
         keep = [m for m, f in zip(ms, flags, strict=True) if allowed(f, enc.setting)[0]]
-        hits = retriever.bm25.search([m.query() for m in keep], k=1)
         codes: list[str] = []
-        for h in hits:
-            if h and retriever.bm25.docs[h[0][0]].code not in codes:
-                codes.append(retriever.bm25.docs[h[0][0]].code)
+        for code in lookup(cs, [m.query() for m in keep]):
+            if code and code not in codes:
+                codes.append(code)
         results.append(CodingResult(encounter_id=enc.encounter_id, code_set=cs.release, codes=[
             CodeSuggestion(code=c, rank=i + 1) for i, c in enumerate(codes)]))
     return notes_eval.score(cases, results, time.perf_counter() - start)
+
+
+def bm25_only(cases: list[dict]) -> dict:
+    """The coder's front end with the plain BM25 top document as the answer."""
+    coder = Coder(dense=False)
+
+    def lookup(cs, queries):
+        bm25 = coder.retriever(cs).bm25
+        return [bm25.docs[h[0][0]].code if h else None for h in bm25.search(queries, k=1)]
+
+    return _front_end_baseline(cases, lookup)
+
+
+def icd10_coder_peer(cases: list[dict]) -> dict:
+    """The same front end with the ``icd10-coder`` package's lookup (its FY2025 SQLite full-text
+    search over code titles: exact title, then phrase, AND, OR) giving the first billable code."""
+    import sqlite3
+
+    from icd10_coder import coder as icd10c
+
+    conn = sqlite3.connect(icd10c.CM_DB)
+
+    def lookup(cs, queries):
+        out = []
+        for q in queries:
+            rows = icd10c.cm_search(conn, q, limit=20)
+            out.append(next((code for code, _title, billable in rows if billable), None))
+        return out
+
+    try:
+        return _front_end_baseline(cases, lookup)
+    finally:
+        conn.close()
 
 
 def retrieval_and_calibration(cases: list[dict], coder: Coder) -> dict:
@@ -141,6 +173,7 @@ def main() -> None:
     report["retrieval_and_calibration"] = retrieval_and_calibration(cases, hybrid)
     report["medcode_bm25_ranker"] = notes_eval.run(args.cases, Coder(dense=False))
     report["baseline_bm25_only"] = bm25_only(cases)
+    report["peer_icd10_coder"] = icd10_coder_peer(cases)
     report["peak_rss_mb_coding"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     rows = assertion_eval.read_tsv(args.assertion)
@@ -177,6 +210,7 @@ def _markdown(r: dict, args) -> str:
         row("medcode (BM25 + FAISS, fused ranker)", r["medcode_hybrid"]),
         row("medcode (BM25, fused ranker)", r["medcode_bm25_ranker"]),
         row("baseline: BM25 top document", r["baseline_bm25_only"]),
+        row("peer: icd10-coder 0.2.3 lookup (FY2025 FTS), first billable hit", r["peer_icd10_coder"]),
         "",
         f"Candidate generation: {r['retrieval_and_calibration']['gold_recall_in_candidates']} of the gold codes are "
         f"among the retrieved candidates (top {r['retrieval_and_calibration']['k_per_mention']} per mention, hybrid). "
