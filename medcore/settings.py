@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     min_confidence: float = 0.35
     max_codes: int = 12
 
+    # LLM adjudication and appeal drafting (serving/llm, docs/LLM.md); no model path: ranker only
+    llm_model_path: Path | None = None
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_top_k: int = Field(default=8, ge=1, le=32)
+    llm_max_model_len: int = Field(default=4096, ge=256)
+    llm_device: str = Field(default="auto", pattern="^(auto|cpu|gpu)$")
+    llm_weight: float = Field(default=0.5, ge=0, le=1)
+
     # the billing practice used when an encounter does not name one (demo and CLI defaults)
     billing_npi: str = "1234567893"
     billing_name: str = "MEDCODE DEMO CLINIC"

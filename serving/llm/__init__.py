@@ -1,4 +1,31 @@
-"""The self-hosted LLM stage (vLLM, output constrained to the candidate codes).
+"""The LLM stage on vLLM: constrained code adjudication and appeal drafting (docs/LLM.md).
 
-Not built yet: this package is reserved for it. The coder runs ranker-only until it exists.
+vLLM is imported only when an engine is built, so importing this package is cheap and works where
+vLLM is not installed (every result then says ``llm.status: error`` or ``not_configured``).
 """
+
+from serving.llm.adjudicate import Adjudicator, LlmStage, apply_judgement, judgement_request, local_stage
+from serving.llm.config import LlmConfig
+from serving.llm.engine import Generation, GenerationRequest, VllmEngine, vllm_available
+from serving.llm.exceptions import EngineUnavailable, InvalidOutput, LlmError, LlmTimeout, ModelPathError
+from serving.llm.prompts import Prompt, load_prompt
+
+__all__ = [
+    "Adjudicator",
+    "EngineUnavailable",
+    "Generation",
+    "GenerationRequest",
+    "InvalidOutput",
+    "LlmConfig",
+    "LlmError",
+    "LlmStage",
+    "LlmTimeout",
+    "ModelPathError",
+    "Prompt",
+    "VllmEngine",
+    "apply_judgement",
+    "judgement_request",
+    "load_prompt",
+    "local_stage",
+    "vllm_available",
+]

@@ -48,6 +48,8 @@ class CodingResult(BaseModel):
     em_level: dict | None = None
     review: list[str] = Field(default_factory=list, description="codes below the auto-accept threshold")
     dropped: list[dict] = Field(default_factory=list, description="mentions not coded, and why (no text)")
+    llm: dict = Field(default_factory=lambda: {"status": "not_configured"},
+                      description="the LLM stage: status, model, prompt_version, decisions (serving/llm)")
 
 
 @dataclass
@@ -80,12 +82,14 @@ class Coder:
         Use dense retrieval (defaults to ``settings.dense_enabled``).
     """
 
-    def __init__(self, settings: Settings | None = None, dense: bool | None = None):
+    def __init__(self, settings: Settings | None = None, dense: bool | None = None, llm=None):
         self.settings = settings or get_settings()
         self.dense = self.settings.dense_enabled if dense is None else dense
         self._retrievers: dict[str, HybridRetriever] = {}
         # when a set, every retrieved candidate code is added to it (benchmarks report recall@k)
         self.candidate_log: set[str] | None = None
+        # serving.llm.LlmStage: accepts/rejects and re-scores the ranked codes; None: ranker only
+        self.llm = llm
 
     def warm(self, dos) -> None:
         """Load the code set, the indexes and the NLP models now, so timings measure coding only."""
@@ -102,6 +106,13 @@ class Coder:
         return r
 
     def code(self, enc: Encounter) -> CodingResult:
+        result = self.code_ranked(enc)
+        if self.llm is None:
+            return result
+        return self.llm.apply(enc, result, self.settings.accept_threshold)
+
+    def code_ranked(self, enc: Encounter) -> CodingResult:
+        """The ranker's result, before the LLM stage."""
         selection = select_release(enc.date_of_service)
         cs = codeset_for(enc.date_of_service)
         result = CodingResult(
