@@ -9,8 +9,12 @@ from typing import Any
 
 from medcore.settings import Settings, get_settings
 
-# DynamoDB caps a transaction at 100 items: the events plus the one head update
-MAX_BATCH = 99
+# Events per append transaction, and per block item (see audit.blocks): 250 typical entries make a
+# block of about 110 KB; MAX_BLOCK_BYTES caps unusually long ones well under DynamoDB's 400 KB item
+# limit, and MAX_TRANSACTION_BYTES keeps a transaction (its blocks plus the head) under its 4 MB.
+MAX_BATCH = 250
+MAX_BLOCK_BYTES = 300_000
+MAX_TRANSACTION_BYTES = 3_500_000
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,8 @@ class AuditConfig:
     region : str
         AWS region.
     batch_size : int
-        Events per transaction, 1 to 99.
+        Events per append transaction, 1 to 250. A transaction writes them as one block item (more
+        than one only when they exceed ``MAX_BLOCK_BYTES``) plus the head update, atomically.
     max_attempts : int
         Transactions tried per batch before :class:`~audit.exceptions.AppendConflict`.
     s3_endpoint : str or None
@@ -37,6 +42,8 @@ class AuditConfig:
         ``COMPLIANCE`` (nobody, root included, can delete before the retention date) or ``GOVERNANCE``.
     signing_key_path : Path or None
         The Ed25519 private key (PEM) that signs digests. Generated there (mode 0600) on first use.
+    verify_segments : int
+        Parallel Scan segments :func:`~audit.verify.verify` reads the table with, 1 to 64.
     """
 
     table_name: str
@@ -48,12 +55,15 @@ class AuditConfig:
     digest_bucket: str = "medcode-audit-digests"
     lock_mode: str = "COMPLIANCE"
     signing_key_path: Path | None = None
+    verify_segments: int = 8
 
     def __post_init__(self) -> None:
         if not 3 <= len(self.table_name) <= 255:
             raise ValueError("table_name must have 3 to 255 characters")
         if not 1 <= self.batch_size <= MAX_BATCH:
             raise ValueError(f"batch_size must be between 1 and {MAX_BATCH}")
+        if not 1 <= self.verify_segments <= 64:
+            raise ValueError("verify_segments must be between 1 and 64")
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if self.lock_mode not in ("COMPLIANCE", "GOVERNANCE"):

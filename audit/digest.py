@@ -39,9 +39,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from .blocks import read_entries
 from .chain import AppendResult, AuditLog
 from .config import AuditConfig
-from .entry import EVENT_FIELDS, GENESIS_HASH, HEAD_SEQ, RETENTION_YEARS, entry_hash, retain_until
+from .entry import GENESIS_HASH, HEAD_SEQ, RETENTION_YEARS, entry_hash, retain_until
 from .exceptions import AuditError
 
 logger = logging.getLogger(__name__)
@@ -612,14 +613,7 @@ class Digests:
         )
 
     def _entries(self, shard: str, first: int, last: int) -> list[tuple[int, dict[str, Any], str, str]]:
-        model = self.log.models.event
-        out = []
-        for item in model.query(shard, model.seq.between(first, last), consistent_read=True):
-            fields = {name: getattr(item, name) for name in EVENT_FIELDS}
-            detail = fields["detail"]
-            fields["detail"] = detail.as_dict() if hasattr(detail, "as_dict") else detail
-            out.append((int(item.seq), fields, item.prev_hash, item.hash))
-        return out
+        return list(read_entries(self.log.models, shard, first, last))
 
     def verify_proof(self, proof: Proof) -> bool:
         """:func:`check_proof` against the root of the anchored, correctly signed digest it names."""

@@ -1,18 +1,22 @@
 """pynamodb models of the audit table.
 
 One table holds every chain. Its hash key is the shard (``"{tenant_id}#{YYYY-MM-DD}"``) and its
-range key ``seq``: 0 is the shard's HEAD (latest seq and hash), 1..n are its events.
+range key ``seq``: 0 is the shard's HEAD (latest seq and hash); every other item is a *block*, keyed
+by the seq of its first entry, holding the entries of one append batch (layout in :mod:`audit.blocks`).
 
 The table name comes from configuration, so the classes are built per table by
-:func:`bind_models`; :class:`EventItem` and :class:`HeadItem` carry the attributes only.
+:func:`bind_models`; :class:`BlockItem` and :class:`HeadItem` carry the attributes only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+import boto3
+from botocore.config import Config as BotoConfig
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.models import Model
 
@@ -26,25 +30,14 @@ class _ChainItem(Model):
     ttl = TTLAttribute(null=True)
 
 
-class EventItem(_ChainItem):
-    """One audit event: the canonical event fields, its link to the previous entry and its hash."""
+class BlockItem(_ChainItem):
+    """Consecutive entries of one shard, from ``seq`` on: one line per entry (``audit.blocks``)."""
 
-    tenant_id = UnicodeAttribute()
-    actor = UnicodeAttribute()
-    action = UnicodeAttribute()
-    resource_type = UnicodeAttribute()
-    resource_id = UnicodeAttribute()
-    purpose = UnicodeAttribute()
-    source = UnicodeAttribute()
-    # the ISO-8601 string exactly as hashed, not a datetime that could be re-rendered differently
-    at = UnicodeAttribute()
-    detail = MapAttribute(default=dict)
-    prev_hash = UnicodeAttribute()
-    hash = UnicodeAttribute()
+    entries = UnicodeAttribute()
 
 
 class HeadItem(_ChainItem):
-    """A shard's head (``seq == 0``): the last event's seq and hash, moved only by transactions."""
+    """A shard's head (``seq == 0``): the last entry's seq and hash, moved only by transactions."""
 
     last_seq = NumberAttribute()
     last_hash = UnicodeAttribute()
@@ -52,11 +45,13 @@ class HeadItem(_ChainItem):
 
 @dataclass(frozen=True)
 class BoundModels:
-    """The model classes and a transaction connection for one table."""
+    """The model classes, a transaction connection and a low-level client for one table."""
 
-    event: type[EventItem]
+    block: type[BlockItem]
     head: type[HeadItem]
     connection: Connection
+    client: Any  # botocore DynamoDB client: reads raw items (Query, parallel Scan) without model decoding
+    table_name: str
 
 
 @lru_cache(maxsize=32)
@@ -64,7 +59,7 @@ def bind_models(config: AuditConfig) -> BoundModels:
     """Model classes whose ``Meta`` points at ``config``'s table, endpoint and region.
 
     Cached per configuration, so every :class:`~audit.chain.AuditLog` on one table shares the
-    botocore clients pynamodb keeps on each class.
+    botocore clients pynamodb keeps on each class (and the low-level client, which is thread-safe).
 
     Parameters
     ----------
@@ -81,7 +76,14 @@ def bind_models(config: AuditConfig) -> BoundModels:
         "billing_mode": "PAY_PER_REQUEST",
         **config.credentials(),
     }
-    event = type("EventItem", (EventItem,), {"Meta": type("Meta", (), dict(meta))})
+    block = type("BlockItem", (BlockItem,), {"Meta": type("Meta", (), dict(meta))})
     head = type("HeadItem", (HeadItem,), {"Meta": type("Meta", (), dict(meta))})
     connection = Connection(region=config.region, host=config.endpoint, **config.credentials())
-    return BoundModels(event=event, head=head, connection=connection)
+    client = boto3.session.Session().client(
+        "dynamodb",
+        endpoint_url=config.endpoint,
+        region_name=config.region,
+        config=BotoConfig(max_pool_connections=max(10, config.verify_segments + 2)),
+        **{k: v for k, v in config.credentials().items() if v},
+    )
+    return BoundModels(block=block, head=head, connection=connection, client=client, table_name=config.table_name)

@@ -84,14 +84,12 @@ def test_cli_verify_digest_prove_and_refusals(cli_env, events):
 
     # a truncated tail, head moved back: named by shard and seq
     import boto3
+
+    from tests.audit.conftest import RawTable
+
     client = boto3.client("dynamodb", endpoint_url=log.config.endpoint, region_name=log.config.region,
                           **log.config.credentials())
-    key = {"shard": {"S": "default#2026-03-14"}}
-    client.delete_item(TableName=log.config.table_name, Key=key | {"seq": {"N": "4"}})
-    h3 = client.get_item(TableName=log.config.table_name, Key=key | {"seq": {"N": "3"}})["Item"]["hash"]["S"]
-    client.update_item(TableName=log.config.table_name, Key=key | {"seq": {"N": "0"}},
-                       UpdateExpression="SET last_seq = :s, last_hash = :h",
-                       ExpressionAttributeValues={":s": {"N": "3"}, ":h": {"S": h3}})
+    RawTable(client, log.config.table_name).truncate("default#2026-03-14", keep=3, move_head=True)
     assert _cli(cli_env, "verify", "--no-digests").returncode == 0
     broken = _cli(cli_env, "verify")
     assert broken.returncode == 1

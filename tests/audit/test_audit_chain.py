@@ -1,4 +1,4 @@
-"""Appending: batching, chaining, sharding, retention, PHI refusal and concurrent writers."""
+"""Appending: blocks, chaining, sharding, retention, PHI refusal, concurrent writers, the buffered writer."""
 
 from __future__ import annotations
 
@@ -11,49 +11,61 @@ import pytest
 
 from audit import AuditConfig, AuditLog, PHIRejected, verify
 from medcore.model import AuditEvent
+from tests.audit.conftest import RawTable
 
 pytestmark = pytest.mark.integration
 
 FIELDS = ("tenant_id", "actor", "action", "resource_type", "resource_id", "purpose", "source", "at", "detail")
 
 
-def _items(ddb, table: str, shard: str) -> list[dict]:
-    pages = ddb.get_paginator("query").paginate(
-        TableName=table,
-        KeyConditionExpression="#s = :s",
-        ExpressionAttributeNames={"#s": "shard"},  # a reserved word in DynamoDB expressions
-        ExpressionAttributeValues={":s": {"S": shard}},
-        ConsistentRead=True,
-    )
-    return [item for page in pages for item in page["Items"]]
+def test_600_events_cross_the_batch_size_into_blocks_and_verify(audit_log, raw, tenant, events, shard):
+    results = audit_log.append_many(events(tenant, 600))
 
-
-def test_250_events_cross_the_batch_size_and_verify(audit_log, ddb, tenant, events, shard):
-    results = audit_log.append_many(events(tenant, 250))
-
-    assert [r.seq for r in results] == list(range(1, 251))
+    assert [r.seq for r in results] == list(range(1, 601))
     assert {r.shard for r in results} == {shard(tenant)}
-    items = _items(ddb, audit_log.config.table_name, shard(tenant))
-    head = next(i for i in items if i["seq"]["N"] == "0")
-    assert (int(head["last_seq"]["N"]), head["last_hash"]["S"]) == (250, results[-1].hash)
+    # one block item per transaction of up to 250 entries, keyed by its first seq
+    blocks = raw.blocks(shard(tenant))
+    assert [(int(b["seq"]["N"]), len(raw.lines(b))) for b in blocks] == [(1, 250), (251, 250), (501, 100)]
+    assert all(len(b["entries"]["S"].encode()) < 400_000 for b in blocks)
+    head = raw.head(shard(tenant))
+    assert (int(head["last_seq"]["N"]), head["last_hash"]["S"]) == (600, results[-1].hash)
     report = verify(audit_log, tenant=tenant)
     assert report.ok, report.first_bad
-    assert (report.events_checked, report.shards_checked) == (250, 1)
+    assert (report.events_checked, report.shards_checked) == (600, 1)
 
 
-def test_hash_follows_the_documented_formula(audit_log, ddb, tenant, events, shard):
-    # recomputed here from the stored item, independently of audit.entry
-    audit_log.append_many(events(tenant, 3))
-    items = sorted(_items(ddb, audit_log.config.table_name, shard(tenant)), key=lambda i: int(i["seq"]["N"]))
+def test_long_entries_split_a_batch_into_blocks_under_the_size_cap(audit_log, raw, tenant, events, shard, monkeypatch):
+    import audit.chain
+
+    monkeypatch.setattr(audit.chain, "MAX_BLOCK_BYTES", 2_000)  # about four entries of ~450 bytes
+    results = audit_log.append_many(events(tenant, 10))
+    blocks = raw.blocks(shard(tenant))
+    assert len(blocks) > 1
+    assert all(len(b["entries"]["S"].encode()) <= 2_000 for b in blocks)
+    # the blocks tile the chain: each starts where the previous ended
+    starts = [int(b["seq"]["N"]) for b in blocks]
+    sizes = [len(raw.lines(b)) for b in blocks]
+    assert starts == [1 + sum(sizes[:i]) for i in range(len(blocks))] and sum(sizes) == 10
+    assert [r.seq for r in results] == list(range(1, 11))
+    assert verify(audit_log, tenant=tenant).ok
+
+
+def test_hash_follows_the_documented_formula(audit_log, raw, tenant, events, shard):
+    # recomputed here from the stored lines, independently of audit.entry and audit.blocks
+    sent = events(tenant, 3)
+    audit_log.append_many(sent)
+    (block,) = raw.blocks(shard(tenant))
     prev = "0" * 64
-    for item in items[1:]:
-        body = {name: item[name]["S"] for name in FIELDS if name != "detail"}
-        body["detail"] = {k: v["S"] for k, v in item["detail"]["M"].items()}
-        body |= {"shard": item["shard"]["S"], "seq": int(item["seq"]["N"])}
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-        assert item["prev_hash"]["S"] == prev
-        assert item["hash"]["S"] == hashlib.sha256(canonical + prev.encode()).hexdigest()
-        prev = item["hash"]["S"]
+    for seq, (line, event) in enumerate(zip(raw.lines(block), sent, strict=True), start=1):
+        digest, prev_hash, text = line[:64], line[65:129], line[130:]
+        body = json.loads(text)
+        assert set(body) == set(FIELDS) | {"shard", "seq"}
+        assert (body["shard"], body["seq"], body["resource_id"]) == (shard(tenant), seq, event.resource_id)
+        # the stored text is the canonical form itself
+        assert text == json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert prev_hash == prev
+        assert digest == hashlib.sha256(text.encode() + prev.encode()).hexdigest()
+        prev = digest
 
 
 def test_single_appends_continue_the_chain(audit_log, tenant, events):
@@ -84,12 +96,13 @@ def test_one_chain_per_tenant_and_utc_day(audit_log, tenant, events, shard):
     assert report.ok and report.shards_checked == 2 and report.events_checked == 5
 
 
-def test_ttl_keeps_every_item_at_least_six_years(audit_log, ddb, tenant, events, shard):
+def test_ttl_keeps_every_item_at_least_six_years(audit_log, raw, tenant, events, shard):
     at = datetime(2024, 2, 29, 23, 59, 58, tzinfo=UTC)  # a leap day: six years later has no 29 February
     audit_log.append_many(events(tenant, 2, at=at))
+    audit_log.append(events(tenant, 1, at=at)[0])
     six_years_later = datetime(2030, 3, 1, 23, 59, 59, tzinfo=UTC).timestamp()
-    items = _items(ddb, audit_log.config.table_name, shard(tenant, at))
-    assert len(items) == 3  # the head expires with its events, never before them
+    items = raw.items(shard(tenant, at))
+    assert len(items) == 3  # two blocks and the head, which expires with its blocks, never before them
     for item in items:
         assert int(item["ttl"]["N"]) >= six_years_later
 
@@ -147,6 +160,8 @@ def test_two_writers_on_one_shard_never_fork(audit_config, tenant, events, shard
     report = verify(writers[0], tenant=tenant)
     assert report.ok, report.first_bad
     assert report.events_checked == 260
+    assert len(raw_blocks := RawTable(writers[0].models.client, audit_config.table_name).blocks(shard(tenant))) >= 2
+    assert sum(len(RawTable.lines(b)) for b in raw_blocks) == 260
 
 
 def test_verify_of_a_table_never_created_is_ok(audit_config):
