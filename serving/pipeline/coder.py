@@ -19,6 +19,7 @@ from medcore.refdata.releases import codeset_for, select_release
 from medcore.settings import Settings, get_settings
 from rules.em_level import em_level
 from serving.pipeline.assertion import AssertionFlags, assess
+from serving.pipeline.combinations import combine, missing_additional, supported
 from serving.pipeline.guidelines import HISTORY_ROUTES, episode_of_care, history_query, long_term_drugs
 from serving.pipeline.mentions import Mention, conjuncts, extract
 from serving.pipeline.sections import NON_DIAGNOSTIC_ROLES, split_sections
@@ -173,6 +174,8 @@ class Coder:
         chosen = self._resolve_excludes1(cs, list(picks.values()))
         # sequencing: assessment items in the order the clinician listed them, heads before details
         chosen.sort(key=lambda p: (p.note_index, not p.mention.primary, p.mention.order))
+        chosen = self._combine(cs, chosen)
+        chosen = self._use_additional(cs, retriever, chosen)
         for rank, p in enumerate(chosen[: self.settings.max_codes], start=1):
             result.codes.append(
                 CodeSuggestion(
@@ -236,6 +239,60 @@ class Coder:
         if best.dense is not None and best.dense < MIN_DENSE_SIMILARITY and route is None:
             return None
         return best
+
+    @staticmethod
+    def _combine(cs: CodeSet, chosen: list[_Pick]) -> list[_Pick]:
+        """Linked conditions reported with one combination code (I.A.15 "with", I.C.9.a), the other
+        code kept where the combination's "use additional code" note asks for it."""
+        by_code = {p.best.code: p for p in chosen}
+        out: list[_Pick] = []
+        for c in combine(cs, list(by_code)):
+            sources = [by_code[s] for s in c.sources if s in by_code]
+            head = sources[0]
+            if c.code == head.best.code:
+                # unchanged, or it absorbed a less specific code of the same condition
+                head.evidence.extend(ev for s in sources[1:] for ev in s.evidence)
+                out.append(head)
+                continue
+            what = " with ".join(dict.fromkeys(s.best.matched_text for s in sources))
+            best = Ranked(
+                code=c.code, description=cs.codes[c.code].description,
+                score=min(s.best.score for s in sources),
+                query_coverage=min(s.best.query_coverage for s in sources),
+                doc_coverage=min(s.best.doc_coverage for s in sources),
+                matched_text=f"{what} (combination code, guideline {'I.A.15' if c.rule == 'with' else c.rule})",
+                strict_coverage=min(s.best.strict_coverage for s in sources),
+                dense=head.best.dense,
+            )
+            out.append(_Pick(head.mention, head.note_index, head.flags, best,
+                             [ev for s in sources for ev in s.evidence]))
+        return out
+
+    def _use_additional(self, cs: CodeSet, retriever: HybridRetriever, chosen: list[_Pick]) -> list[_Pick]:
+        """A code whose "use additional code" note asks for the heart-failure type or the CKD stage
+        gets it from the same mention, when the mention says every word of that code's title."""
+        out: list[_Pick] = []
+        have = [p.best.code for p in chosen]
+        for p in chosen:
+            out.append(p)
+            ranges = missing_additional(cs, p.best.code, have)
+            if not ranges:
+                continue
+            (cands,) = retriever.search([p.mention.query()], k=self.settings.retrieval_k)
+            for r in ranges:
+                fits = [(supported(cs, c.code, p.mention.query()), c.code) for c in cands
+                        if r.contains(c.code) and cs.is_billable(c.code) and c.code not in have]
+                fits = [f for f in fits if f[0]]
+                if not fits:
+                    continue
+                code = min(fits, key=lambda f: (-f[0], f[1]))[1]
+                have.append(code)
+                best = Ranked(code=code, description=cs.codes[code].description, score=p.best.score,
+                              query_coverage=p.best.query_coverage, doc_coverage=1.0,
+                              matched_text=f"{p.mention.text} (use additional code with {p.best.code})",
+                              strict_coverage=p.best.strict_coverage, dense=p.best.dense)
+                out.append(_Pick(p.mention, p.note_index, p.flags, best, list(p.evidence)))
+        return out
 
     @staticmethod
     def _resolve_excludes1(cs: CodeSet, picks: list[_Pick]) -> list[_Pick]:
