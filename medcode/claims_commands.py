@@ -123,6 +123,67 @@ def train_denials(
         err.print(f"saved {path}: AUC {model.metrics.auc}, precision@{threshold} {model.metrics.precision_at_threshold}")
 
 
+@app.command("appeal")
+def appeal(
+    encounter: Annotated[Path, typer.Argument(help="the coded Encounter JSON the claim came from")],
+    remit: Annotated[Path, typer.Option("--remit", help="the 835 that denied the claim")],
+    claim_id: Annotated[str | None, typer.Option("--claim", help="claim id in the 835 (default: the first "
+                                                 "appealable denial)")] = None,
+    llm: Annotated[Path | None, typer.Option("--llm", help="local model folder: add an LLM-drafted justification "
+                                             "(default MEDCODE_LLM_MODEL_PATH; docs/LLM.md)")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="write the letter here instead of stdout")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout: claim id, letter, llm status")] = False,
+) -> None:
+    """Draft an appeal letter for a denied claim: the template, plus an LLM-drafted section when configured.
+
+    Without a model (or when it fails) the letter is the template's alone; ``llm.status`` says why.
+    """
+    from pydantic import ValidationError
+
+    from claims.denials import NotAppealable, draft_appeal
+    from claims.remit import load_catalog, parse_835
+    from medcore.model import Encounter
+    from serving.llm import LlmConfig, LocalLlm
+
+    if not encounter.is_file():
+        _fail(f"{encounter}: no such file")
+    try:
+        enc = Encounter.model_validate_json(encounter.read_bytes())
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors()[:5])
+        _fail(f"{encounter}: invalid Encounter ({fields})")
+    try:
+        claims = [c for r in parse_835(_read_text(remit)) for c in r.claims]
+    except ValueError as exc:
+        _fail(f"{remit}: {exc}")
+    catalog = load_catalog()
+    if claim_id is not None:
+        chosen = [c for c in claims if c.claim_id == claim_id]
+        if not chosen:
+            _fail(f"{remit}: no claim {claim_id}")
+    else:
+        chosen = [c for c in claims if any(catalog.is_denial(a.category) and catalog.is_appealable(a.category)
+                                           and a.amount > 0 for a in c.all_adjustments())][:1]
+        if not chosen:
+            _fail(f"{remit}: no claim with an appealable denial", code=1)
+    with LocalLlm(LlmConfig.from_settings(model_path=llm)) as local:
+        if local.error:
+            err.print(f"[yellow]warning:[/yellow] LLM unavailable ({local.error}); template letter only")
+        writer = local.appeal_writer([n.text for n in enc.notes])
+        try:
+            letter = draft_appeal(chosen[0], enc, writer=writer, catalog=catalog)
+        except NotAppealable as exc:
+            _fail(str(exc), code=1)
+    if out_file is not None:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
+        out_file.write_text(letter)
+        err.print(f"wrote {out_file} (llm: {writer.info['status']})")
+    if as_json:
+        print(json.dumps({"claim_id": chosen[0].claim_id, "letter": letter, "llm": writer.info}, indent=2))
+    elif out_file is None:
+        print(letter, end="")
+
+
 def _remit_report(path: Path) -> dict[str, Any]:
     from claims.remit import load_catalog, parse_835
 

@@ -105,6 +105,8 @@ def code(
     as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout")] = False,
     dos: Annotated[str | None, typer.Option(help="date of service (YYYY-MM-DD) when the input has none")] = None,
     setting: Annotated[str | None, typer.Option(help="office|telehealth|ed|inpatient|radiology")] = None,
+    llm: Annotated[Path | None, typer.Option("--llm", help="local model folder for the LLM stage "
+                                             "(default MEDCODE_LLM_MODEL_PATH; docs/LLM.md)")] = None,
 ) -> None:
     """Code one encounter."""
     _logging()
@@ -128,7 +130,8 @@ def code(
             enc = enc.model_copy(update={"setting": setting})
         if not enc.notes:
             _fail(f"{file}: the input holds no note text to code")
-        _, result = code_stage(enc, ctx, Coder())
+        with _local_llm(llm) as local:
+            _, result = code_stage(enc, ctx, Coder(llm=local.stage()))
     except MedcodeError as exc:
         _fail(str(exc))
     finally:
@@ -154,6 +157,8 @@ def eval_notes(
     predictions: Annotated[Path | None, typer.Option("--predictions", help="write one JSON line per case")] = None,
     dense: Annotated[bool | None, typer.Option("--dense/--no-dense",
                                                help="dense retrieval (default: MEDCODE_DENSE_ENABLED)")] = None,
+    llm: Annotated[Path | None, typer.Option("--llm", help="local model folder: score with and without the LLM "
+                                             "stage (default MEDCODE_LLM_MODEL_PATH)")] = None,
 ) -> None:
     """Code every case in a folder and score it (GUIDE.md section 3)."""
     _logging()
@@ -163,7 +168,8 @@ def eval_notes(
     if not cases.is_dir():
         _fail(f"--cases {cases}: not a folder")
     try:
-        report = run(cases, Coder(dense=dense), predictions)
+        with _local_llm(llm) as local:
+            report = run(cases, Coder(dense=dense), predictions, llm=local.stage() if local.config else None)
     except (FileNotFoundError, KeyError, ValueError) as exc:
         _fail(f"{cases}: {exc}")
     _emit(report, as_json)
@@ -186,6 +192,16 @@ def eval_assertion(
     except (KeyError, ValueError) as exc:
         _fail(str(exc))
     _emit(report, as_json)
+
+
+def _local_llm(model_path: Path | None):
+    """The in-process LLM (vLLM) when a model is given or configured; warns, never fails, when it is broken."""
+    from serving.llm import LlmConfig, LocalLlm
+
+    local = LocalLlm(LlmConfig.from_settings(model_path=model_path))
+    if local.error:
+        err.print(f"[yellow]warning:[/yellow] LLM stage unavailable ({local.error}); ranker-only results")
+    return local
 
 
 def _emit(report: dict, as_json: bool) -> None:

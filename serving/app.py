@@ -1,9 +1,11 @@
-"""The Ray Serve adapter: three deployments composed through handles, plus the FastAPI ingress.
+"""The Ray Serve adapter: deployments composed through handles, plus the FastAPI ingress.
 
 ``Ingress`` (HTTP, keys, limits, metering, audit, parsing and the coder's NLP) → ``Retriever``
 (BM25 + FAISS, on GPU when faiss sees one) and ``Ranker`` (``@serve.batch`` over a pluggable
-backend: in-process or Triton). Everything here is wiring; the logic lives in ``serving.api``,
-``serving.pipeline``, ``serving.retriever`` and ``serving.ranker``.
+backend: in-process or Triton), then, when a model is configured, ``LLM`` (one vLLM engine whose
+continuous batching serves every Ingress replica; ranker-only results, marked, when it is down or
+slow). Everything here is wiring; the logic lives in ``serving.api``, ``serving.pipeline``,
+``serving.retriever``, ``serving.ranker`` and ``serving.llm``.
 
 ``import_path: serving.app:build_app`` in ``serving/serve_config.yaml``.
 """
@@ -15,6 +17,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from ray import serve
@@ -119,11 +122,76 @@ class Ranker:
             raise RuntimeError(f"ranker backend {self.backend.name} is not ready")
 
 
+@serve.deployment(name="LLM", max_ongoing_requests=64, ray_actor_options={"num_cpus": 1},
+                  health_check_timeout_s=60, graceful_shutdown_timeout_s=30)
+class LLM:
+    """One vLLM engine (``AsyncLLM``): concurrent calls from every Ingress replica share its batches.
+
+    A model that does not load leaves the replica up and answering ``status: error`` (the coder then
+    returns the ranker's result, marked), so a bad model path never takes the coding API down.
+    """
+
+    def __init__(self, llm: dict):
+        from serving.llm import Adjudicator, LlmConfig, LlmError, VllmEngine
+        from serving.llm.appeal import AppealDrafter
+
+        self.config = LlmConfig.model_validate(llm)
+        self.engine = self.adjudicator = self.drafter = None
+        self.error: str | None = None
+        try:
+            self.engine = VllmEngine(self.config)
+        except LlmError as exc:
+            self.error = str(exc)
+            log.warning("LLM deployment without an engine: %s", exc)
+            return
+        self.adjudicator = Adjudicator(self.engine, self.config)
+        self.drafter = AppealDrafter(self.engine, self.config)
+
+    def _down(self) -> dict:
+        return {"status": "error", "reason": self.error or "engine not running", "model": self.config.model_path.name}
+
+    async def adjudicate(self, payload: dict) -> dict:
+        from serving.llm import LlmError
+
+        if self.engine is None:
+            return self._down()
+        try:
+            return await self.engine.aforeign(self.adjudicator.ajudge(payload))
+        except LlmError as exc:
+            return {"status": exc.status, "reason": str(exc), "model": self.engine.model}
+
+    async def draft_appeal(self, payload: dict) -> dict:
+        from serving.llm import LlmError
+
+        if self.engine is None:
+            return self._down()
+        try:
+            return await self.engine.aforeign(self.drafter.adraft(payload))
+        except LlmError as exc:
+            return {"status": exc.status, "reason": str(exc), "model": self.engine.model}
+
+    def info(self) -> dict[str, Any]:
+        from serving.llm.prompts import load_prompt
+
+        return {"model": self.config.model_path.name, "device": getattr(self.engine, "device", None),
+                "prompt_version": load_prompt("adjudicate_v1").id, "engine": self.engine is not None,
+                "max_model_len": self.config.max_model_len, "error": self.error}
+
+    def ready(self) -> bool:
+        return self.engine is not None and self.engine.healthy()
+
+    def __del__(self):
+        if getattr(self, "engine", None) is not None:
+            self.engine.shutdown()
+
+
 class _RayCodingService:
     """Runs the coder's NLP in this replica's threads; retrieval and ranking go through handles."""
 
-    def __init__(self, retriever: DeploymentHandle, ranker: DeploymentHandle, threads: int):
+    def __init__(self, retriever: DeploymentHandle, ranker: DeploymentHandle, threads: int,
+                 llm: DeploymentHandle | None = None, llm_config: dict | None = None):
         self.retriever, self.ranker = retriever, ranker
+        self.llm, self.llm_config = llm, llm_config
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="medcode-coder")
         self.local = threading.local()
         self.dense_on: bool | None = None
@@ -139,6 +207,7 @@ class _RayCodingService:
         coder = getattr(self.local, "coder", None)
         if coder is None:
             coder = self.local.coder = DistributedCoder(self._search, self._rank_many, bool(self.dense_on))
+            coder.llm = self._llm_stage()
         return [coder.code(e) for e in encounters]
 
     async def code(self, encounters: list[Encounter]) -> list[CodingResult]:
@@ -146,12 +215,33 @@ class _RayCodingService:
             self.dense_on = await self.retriever.dense_on.remote()
         return await asyncio.get_running_loop().run_in_executor(self.pool, self._code, encounters)
 
+    def _llm_stage(self):
+        from serving.llm import LlmStage
+
+        if self.llm is None or self.llm_config is None:
+            return None  # not configured: results say llm.status not_configured
+        timeout = float(self.llm_config["timeout_s"])
+
+        def judge(payload: dict) -> dict:
+            # the replica enforces the timeout itself (and aborts); this margin covers the hop
+            return self.llm.adjudicate.remote(payload).result(timeout_s=timeout + 5.0)
+
+        return LlmStage(judge, model=Path(self.llm_config["model_path"]).name, timeout_s=timeout,
+                        top_k=int(self.llm_config["top_k"]), weight=float(self.llm_config["weight"]))
+
     async def ready(self) -> dict[str, bool]:
         r, k = await asyncio.gather(self.retriever.ready.remote(), self.ranker.ready.remote())
+        # the LLM is optional (a down LLM means ranker-only results, not a down API): reported in stats
         return {"retriever": bool(r), "ranker": bool(k)}
 
     async def stats(self) -> dict[str, Any]:
-        return await self.ranker.stats.remote()
+        stats = await self.ranker.stats.remote()
+        if self.llm is not None:
+            try:
+                stats = {**stats, "llm": await asyncio.wait_for(self.llm.info.remote(), timeout=5)}
+            except Exception:  # noqa: BLE001 - operators see it is unreachable
+                stats = {**stats, "llm": None}
+        return stats
 
 
 @serve.deployment(name="Ingress")
@@ -159,7 +249,8 @@ class _RayCodingService:
 class Ingress:
     """The HTTP entry point (FastAPI): ``/v1/code``, ``/v1/code:batch``, ``/v1/usage``, ``/healthz``, ``/readyz``."""
 
-    def __init__(self, retriever: DeploymentHandle, ranker: DeploymentHandle, api_config: dict):
+    def __init__(self, retriever: DeploymentHandle, ranker: DeploymentHandle, api_config: dict,
+                 llm: DeploymentHandle | None = None, llm_config: dict | None = None):
         from audit import AuditLog
 
         config = ApiConfig.model_validate(api_config)
@@ -171,7 +262,7 @@ class Ingress:
         self.api = create_app(set_request_id_header=False)  # Ray's proxy adds x-request-id itself
         self.api.state.ctx = ApiContext(
             config=config, keys=keys, meter=meter, audit=audit,
-            service=_RayCodingService(retriever, ranker, config.coder_threads),
+            service=_RayCodingService(retriever, ranker, config.coder_threads, llm, llm_config),
         )
 
     def __serve_build_asgi_app__(self):
@@ -183,9 +274,7 @@ def build(args: dict | AppArgs | None = None, options: dict[str, dict] | None = 
     """The application, with per-deployment ``.options()`` (the local runner passes the YAML's)."""
     a = args if isinstance(args, AppArgs) else AppArgs.model_validate(args or {})
     opts = options or {}
-    if a.llm.enabled:
-        # OPTIONAL: the LLM verification deployment (serving/llm/) is built by another issue
-        raise NotImplementedError("args.llm.enabled: the LLM deployment does not exist yet (serving/llm/)")
+    llm_config = a.llm.resolved()  # None: no model configured (results say llm.status not_configured)
     retriever = Retriever.options(**opts.get("Retriever", {})).bind(dense=a.retriever.dense, preload=a.retriever.preload)
     backend_options = (
         {"url": a.ranker.triton_url, "model": a.ranker.triton_model} if a.ranker.backend == "triton" else {}
@@ -194,7 +283,9 @@ def build(args: dict | AppArgs | None = None, options: dict[str, dict] | None = 
         retriever, backend=a.ranker.backend, backend_options=backend_options,
         max_batch_size=a.ranker.max_batch_size, batch_wait_timeout_s=a.ranker.batch_wait_timeout_s,
     )
-    return Ingress.options(**opts.get("Ingress", {})).bind(retriever, ranker, a.api.model_dump(mode="json"))
+    llm = LLM.options(**opts.get("LLM", {})).bind(llm_config) if llm_config is not None else None
+    return Ingress.options(**opts.get("Ingress", {})).bind(retriever, ranker, a.api.model_dump(mode="json"),
+                                                           llm, llm_config)
 
 
 def build_app(args: dict) -> serve.Application:

@@ -65,11 +65,34 @@ class RetrieverArgs(BaseModel):
 
 
 class LlmArgs(BaseModel):
-    """OPTIONAL slot for the LLM verification deployment (serving/llm/, built by another issue)."""
+    """``args.llm``: the LLM deployment (serving/llm, docs/LLM.md). ``None`` fields come from ``MEDCODE_LLM_*``."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
-    enabled: bool = False
+    enabled: bool | None = Field(default=None, description="None: on when a model path is configured")
+    model_path: str | None = None
+    timeout_s: float | None = Field(default=None, gt=0)
+    top_k: int | None = Field(default=None, ge=1, le=32)
+    max_model_len: int | None = Field(default=None, ge=256)
+    device: str | None = Field(default=None, pattern="^(auto|cpu|gpu)$")
+    weight: float | None = Field(default=None, ge=0, le=1)
+    max_num_seqs: int | None = Field(default=None, ge=1)
+    gpu_memory_utilization: float | None = Field(default=None, gt=0, le=1)
+
+    def resolved(self) -> dict | None:
+        """The engine's ``LlmConfig`` fields, or None when the LLM is off; settings fill what is unset."""
+        from serving.llm.config import LlmConfig
+
+        if self.enabled is False:
+            return None
+        base = LlmConfig.from_settings(model_path=self.model_path)
+        if base is None:
+            if self.enabled:
+                raise ValueError("args.llm.enabled is true but no model path is set (args.llm.model_path or "
+                                 "MEDCODE_LLM_MODEL_PATH)")
+            return None
+        over = {k: v for k, v in self.model_dump(exclude={"enabled", "model_path"}).items() if v is not None}
+        return base.model_copy(update=over).model_dump(mode="json")
 
 
 class AppArgs(BaseModel):

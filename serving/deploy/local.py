@@ -70,6 +70,11 @@ def run_local(
     args = dict(app.get("args") or {})
     for section, values in (args_override or {}).items():
         args[section] = {**(args.get(section) or {}), **values}
+    if "LLM" not in options:
+        # the shipped config has no LLM entry (it is off unless a model is configured): one engine,
+        # on a GPU when Ray has one, and within --actor-cpus like the other replicas
+        options["LLM"] = {"ray_actor_options": {"num_cpus": 1 if actor_cpus is None else actor_cpus,
+                                                "num_gpus": 1 if use_gpus else 0}}
     serve.start(http_options=http)
     serve.run(build(args, options), name=app["name"], route_prefix=app.get("route_prefix", "/"), blocking=False)
     info = {"url": f"http://{http['host']}:{http['port']}", "app": app["name"], "deployments": options}

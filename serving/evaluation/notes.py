@@ -75,20 +75,43 @@ def score(cases: list[dict], results: list[CodingResult], seconds: float) -> dic
 
 
 def run(cases_dir: Path, coder: Coder, predictions: Path | None = None,
-        progress: Callable[[int, int], None] | None = None) -> dict:
+        progress: Callable[[int, int], None] | None = None, llm=None) -> dict:
+    """Score ``coder`` on every case; with ``llm`` (a ``serving.llm.LlmStage``) the ablation.
+
+    With ``llm`` the top-level figures (and ``predictions``) are the LLM run's; ``without_llm`` holds
+    the ranker-only figures of the same pass, and ``llm`` the model, prompt version and statuses.
+    """
     files = sorted(cases_dir.glob("*.json"))
     cases = [json.loads(f.read_text()) for f in files]
     cases = [c for c in cases if isinstance(c, dict) and "note" in c and "gold" in c]
     if not cases:
         raise FileNotFoundError(f"no eval cases (*.json with note and gold) in {cases_dir}")
     results: list[CodingResult] = []
+    llm_results: list[CodingResult] = []
+    llm_seconds = 0.0
     coder.warm(case_to_encounter(cases[0]).date_of_service)  # loading is not coding: keep it out of notes/s
     start = time.perf_counter()
     for i, case in enumerate(cases):
-        results.append(coder.code(case_to_encounter(case)))
+        enc = case_to_encounter(case)
+        results.append(coder.code(enc))
+        if llm is not None:
+            t = time.perf_counter()
+            llm_results.append(llm.apply(enc, results[-1].model_copy(deep=True), coder.settings.accept_threshold))
+            llm_seconds += time.perf_counter() - t
         if progress:
             progress(i + 1, len(cases))
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - start - llm_seconds
+    report = score(cases, results, seconds)
+    if llm is not None:
+        statuses: dict[str, int] = {}
+        for r in llm_results:
+            statuses[r.llm.get("status", "?")] = statuses.get(r.llm.get("status", "?"), 0) + 1
+        without = report
+        report = score(cases, llm_results, seconds + llm_seconds)
+        report["llm"] = {"model": llm.model, "prompt_version": llm.prompt_version, "statuses": statuses,
+                         "rejected": sum(len(r.llm.get("rejected", [])) for r in llm_results)}
+        report["without_llm"] = without
+        results = llm_results
     if predictions is not None:
         predictions.parent.mkdir(parents=True, exist_ok=True)
         with predictions.open("w") as fh:
@@ -98,4 +121,4 @@ def run(cases_dir: Path, coder: Coder, predictions: Path | None = None,
                     "codes": [c.code for c in res.codes],
                     "em_level": res.em_level.get("code") if res.em_level else None,
                 }) + "\n")
-    return score(cases, results, seconds)
+    return report

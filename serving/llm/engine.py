@@ -29,6 +29,13 @@ from serving.llm.exceptions import EngineUnavailable, LlmError, LlmTimeout, Mode
 
 log = logging.getLogger("medcode.llm")
 
+# before vLLM is imported: nothing from a hub, no usage reports, and its logs on stderr (never stdout,
+# which carries `--json` output), at WARNING unless the operator asks for more
+for _k, _v in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1",
+               "VLLM_DO_NOT_TRACK": "1", "VLLM_LOGGING_STREAM": "ext://sys.stderr",
+               "VLLM_LOGGING_LEVEL": "WARNING"}.items():
+    os.environ.setdefault(_k, _v)
+
 
 @dataclass(frozen=True)
 class GenerationRequest:
@@ -100,10 +107,6 @@ class VllmEngine:
         self.path = check_model_path(config.model_path)
         self.model = self.path.name
         self.max_model_len = config.max_model_len
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")
-        os.environ.setdefault("VLLM_DO_NOT_TRACK", "1")
         try:
             from transformers import AutoTokenizer
             from vllm import AsyncEngineArgs
