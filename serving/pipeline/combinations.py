@@ -141,20 +141,29 @@ def _best_with(cs: CodeSet, index, a: str, b: str) -> tuple[str, bool] | None:
     matching only its index entries; then the more specific (more words) subterm."""
     b_words = _words(cs, b)
     b_title = content_tokens(cs.get(b).description)
-    best: tuple[tuple[bool, int, int], str, bool] | None = None
+    a_title = content_tokens(cs.get(a).description)
+    best: tuple[tuple, str, bool] | None = None
     for path, plain in _bases(cs, a):
-        for base in {path, *_one_level_deeper(index, path)}:
+        for base in sorted({path, *_one_level_deeper(index, path)}):
             deeper = base != path
+            if deeper and not content_tokens(base[len(path) + 2 :]) & a_title:
+                continue  # "coronary, native vessel" is what I25.10 says; "coronary, bypass graft" is not
             for words, code in index.get(base, ()):
                 same_family = code[:3] == a[:3]
                 if not same_family and (deeper or path.count(",") > 1):
                     continue  # another category only from the condition's own main entry
                 if not words <= b_words:
                     continue
-                rank = (words <= b_title, len(words), len(_title_words(cs, code) & _title_words(cs, b)))
+                rank = (words <= b_title, len(words), len(_title_words(cs, code) & _title_words(cs, b)),
+                        not deeper, _neg(code))
                 if best is None or rank > best[0]:
                     best = (rank, code, plain)
     return None if best is None else (best[1], best[2])
+
+
+def _neg(code: str) -> tuple[int, ...]:
+    """Sorts a code last among equals, so ties go to the lowest code whatever the iteration order."""
+    return tuple(-ord(ch) for ch in code)
 
 
 def _one_level_deeper(index, path: str) -> list[str]:

@@ -20,7 +20,8 @@ from serving.pipeline.sections import CODING_ROLES, Section, split_sections
 _ITEM_SPLIT = re.compile(r"(?:^|\n)[ \t]*(?:\d{1,2}[.)]|[-*•#])[ \t]+|\n|;|\||(?<=[a-z0-9)])\s+(?=\d{1,2}[.)]\s+[A-Za-z])")
 _HEAD_END = re.compile(r"\s[-–—]{1,2}\s|:\s|\.\s|\.$|,\s(?=(?:likely|probably|possibly|stable|improved|controlled|"
                        r"uncontrolled|worsening|resolved|new|chronic|acute|s/p|status)\b)", re.I)
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+# a period inside a number ("Hgb 9.4") or an abbreviation ("b.i.d") does not end a sentence
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=[^\s.!?]))+[.!?]?")
 _CUES = re.compile(
     r"\b(?:probable|probably|possible|possibly|likely|suspected|suspect|presumed|presumptive|questionable|"
     r"consistent with|concerning for|suggestive of|history of|rule out|known|new|newly diagnosed|"

@@ -58,6 +58,12 @@ _HEADER_LINE = re.compile(
 )
 
 
+# "Client: 19 y/o M. Dx: cannabis use disorder, mild; ADHD": a diagnosis label inside a line
+_INLINE_DX = re.compile(
+    r"(?<=\s)(?P<header>dx|diagnos[ie]s|working diagnosis|impression)\s*:", re.I
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Section:
     role: str
@@ -103,6 +109,7 @@ def split_sections(note: str) -> list[Section]:
             continue
         body = m.end() if has_colon else line_end
         marks.append((m.start(), body, role, header.strip()))
+    marks = _inline_diagnoses(note, marks)
     sections: list[Section] = []
     if not marks or marks[0][0] > 0:
         first = marks[0][0] if marks else len(note)
@@ -111,3 +118,21 @@ def split_sections(note: str) -> list[Section]:
         end = marks[i + 1][0] if i + 1 < len(marks) else len(note)
         sections.append(Section(role, header, body, end))
     return sections
+
+
+def _inline_diagnoses(note: str, marks: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
+    """Diagnosis labels inside a line open an assessment section that ends with the line; the
+    section they interrupted resumes after it."""
+    extra: list[tuple[int, int, str, str]] = []
+    for m in _INLINE_DX.finditer(note):
+        line_start = note.rfind("\n", 0, m.start()) + 1
+        if not note[line_start : m.start()].strip():
+            continue  # at the start of a line: a header line, found already
+        line_end = note.find("\n", m.end())
+        line_end = len(note) if line_end == -1 else line_end
+        before = [mk for mk in marks if mk[0] <= m.start()]
+        role, header = (before[-1][2], before[-1][3]) if before else ("preamble", "")
+        extra.append((m.start("header"), m.end(), "assessment", m.group("header")))
+        if line_end < len(note):
+            extra.append((line_end, line_end, role, header))
+    return sorted([*marks, *extra]) if extra else marks

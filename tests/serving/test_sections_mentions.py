@@ -48,3 +48,20 @@ def test_abbreviation_expansion_in_context():
     assert expand("DM2 and HTN, s/p CABG") == "type 2 diabetes mellitus and hypertension, status post CABG"
     assert expand("PE negative", role="exam") == "PE negative"
     assert expand("PE", role="assessment") == "pulmonary embolism"
+
+
+def test_an_inline_dx_label_opens_a_diagnosis_list():
+    note = ("Client: 19 y/o M. Dx: Cannabis use disorder, mild; ADHD, combined presentation.\n"
+            "S: reports more use.\nA: stable.\n")
+    heads = [m.text for m in extract(note) if m.primary]
+    assert "Cannabis use disorder, mild" in heads
+    assert any(h.startswith("ADHD") for h in heads)
+    # the line after the label is back in the note's own sections
+    assert [s.role for s in split_sections(note)][-2:] == ["hpi", "assessment"]
+
+
+def test_a_decimal_does_not_end_a_sentence():
+    note = "Labs: Hgb 9.4 (9.9 prev) - anemia due to chemotherapy, asymptomatic. Cr 0.9."
+    texts = [m.text for m in extract(note)]
+    assert any("Hgb 9.4 (9.9 prev) - anemia due to chemotherapy" in t for t in texts)
+    assert not any(t.startswith("4 (9") for t in texts)
