@@ -23,6 +23,7 @@ from medcode import claims_commands as _claims_commands
 from medcode import jobs_commands as _jobs_commands
 from medcode import rules_commands as _rules_commands
 from medcode import serve_commands as _serve_commands
+from medcode import train_commands as _train_commands
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -39,6 +40,7 @@ app.add_typer(_rules_commands.app, name="rules")
 app.add_typer(_claims_commands.remit_app, name="remit")
 app.add_typer(_jobs_commands.app, name="jobs")
 app.add_typer(_serve_commands.keys_app, name="keys")
+app.add_typer(_train_commands.app, name="train")
 app.command("serve")(_serve_commands.serve)
 app.command("render-rayservice")(_serve_commands.render_rayservice)
 # `medcode claim submit` and `medcode claim train-denials` live beside build and validate

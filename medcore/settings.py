@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,11 @@ class Settings(BaseSettings):
     accept_threshold: float = 0.80
     min_confidence: float = 0.35
     max_codes: int = 12
+    # the ranker: "cross" (the trained cross-encoder reranks the fused shortlist; falls back to fused
+    # when its artifact cannot be loaded) or "fused"; see docs/RANKER.md
+    ranker: Literal["cross", "fused"] = "fused"
+    ranker_artifact: Path | None = None  # default: serving/ranker/data/cross-v1
+    ranker_top_k: int = 8
 
     # LLM adjudication and appeal drafting (serving/llm, docs/LLM.md); no model path: ranker only
     llm_model_path: Path | None = None

@@ -49,6 +49,8 @@ class CodingResult(BaseModel):
     em_level: dict | None = None
     review: list[str] = Field(default_factory=list, description="codes below the auto-accept threshold")
     dropped: list[dict] = Field(default_factory=list, description="mentions not coded, and why (no text)")
+    ranker: str = Field(default="fused", description="the ranker that chose the codes: cross, or fused (with "
+                        "the reason when the cross-encoder was asked for but could not load)")
     llm: dict = Field(default_factory=lambda: {"status": "not_configured"},
                       description="the LLM stage: status, model, prompt_version, decisions (serving/llm)")
 
@@ -91,6 +93,9 @@ class Coder:
         self.candidate_log: set[str] | None = None
         # serving.llm.LlmStage: accepts/rejects and re-scores the ranked codes; None: ranker only
         self.llm = llm
+        # the cross-encoder (serving.ranker.cross), loaded on first use when settings.ranker is "cross"
+        self._cross_scorer = None
+        self.ranker_status = self.settings.ranker if self.settings.ranker == "fused" else "cross (not loaded)"
 
     def warm(self, dos) -> None:
         """Load the code set, the indexes and the NLP models now, so timings measure coding only."""
@@ -98,6 +103,22 @@ class Coder:
         retriever = self.retriever(cs)
         assess("No cough.", [(3, 8)])
         retriever.search(["cough"], k=1)
+        self.cross_scorer()
+
+    def cross_scorer(self):
+        """The cross-encoder scorer, or None: fused ranking, by setting or because the artifact failed."""
+        if self.settings.ranker != "cross" or self.ranker_status.startswith("fused"):
+            return None
+        if self._cross_scorer is None:
+            from serving.ranker.cross import ArtifactError, load_scorer
+
+            try:
+                self._cross_scorer = load_scorer(self.settings.ranker_artifact)
+                self.ranker_status = "cross"
+            except (ArtifactError, OSError, ImportError) as exc:
+                log.warning("cross-encoder ranker unavailable, using the fused ranker: %s", exc)
+                self.ranker_status = f"fused (cross-encoder unavailable: {exc})"
+        return self._cross_scorer
 
     def retriever(self, cs: CodeSet) -> HybridRetriever:
         r = self._retrievers.get(cs.release)
@@ -147,6 +168,8 @@ class Coder:
             return result
         retriever = self.retriever(cs)
         ranker = FusedRanker(cs, dense_on=retriever.dense is not None, idf=retriever.idf)
+        cross = self._cross_ranker(cs, ranker)
+        result.ranker = self.ranker_status
         retry: list[tuple[int, Mention, AssertionFlags, str, tuple[str, ...] | None]] = []
         for attempt in (queue, retry):
             if not attempt:
@@ -155,8 +178,11 @@ class Coder:
             hits = retriever.search(queries, k=self.settings.retrieval_k)
             if self.candidate_log is not None:
                 self.candidate_log.update(c.code for cands in hits for c in cands)
+            if cross is not None:
+                cross.prepare([self._rerank_request(m, q, route, c)
+                               for (_, m, _, q, route), c in zip(attempt, hits, strict=True)])
             for (ni, m, f, query, route), cands in zip(attempt, hits, strict=True):
-                best = self._best(cs, ranker, enc, ni, m, query, route, cands)
+                best = self._best(cs, cross or ranker, enc, ni, m, query, route, cands)
                 if best is None:
                     if attempt is queue and m.primary and route is None:
                         # "Dysuria w/ frequency, urgency and suprapubic pain": no one code says it
@@ -215,6 +241,29 @@ class Coder:
                     explanation="long-term (current) drug therapy documented (guideline I.C.21.c.3)",
                 ))
                 result.review.append(hit.code)
+
+    def _cross_ranker(self, cs: CodeSet, fused: FusedRanker):
+        scorer = self.cross_scorer()
+        if scorer is None:
+            return None
+        from serving.ranker.rerank import CrossRanker
+
+        return CrossRanker(cs, fused, scorer, top_k=self.settings.ranker_top_k)
+
+    @staticmethod
+    def _rerank_request(m: Mention, query: str, route, cands):
+        """The cross-encoder reads only candidates that the gates of :meth:`_best` other than the score
+        floor would let through: one that could never be coded is not worth a forward pass."""
+        from serving.ranker.rerank import RerankRequest
+
+        def eligible(r: Ranked) -> bool:
+            if r.query_coverage < MIN_QUERY_COVERAGE:
+                return False
+            if route is None and not m.primary and r.strict_coverage < SECONDARY_STRICT_COVERAGE:
+                return False
+            return not (r.dense is not None and r.dense < MIN_DENSE_SIMILARITY and route is None)
+
+        return RerankRequest(query, cands, eligible, route)
 
     @staticmethod
     def _best(cs, ranker, enc, ni, m, query, route, cands) -> Ranked | None:  # noqa: PLR0913
