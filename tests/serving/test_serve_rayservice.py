@@ -27,7 +27,8 @@ def test_serve_config_v2_matches_the_local_config():
         assert {"max_ongoing_requests", "max_queued_requests", "health_check_period_s",
                 "health_check_timeout_s"} <= set(d)
     assert by_name["Retriever"]["ray_actor_options"]["num_gpus"] > 0
-    assert app["args"]["llm"]["enabled"] is False
+    # the LLM deployment is on only where a model path is configured (MEDCODE_LLM_MODEL_PATH)
+    assert app["args"]["llm"]["enabled"] is None and app["args"]["llm"]["model_path"] is None
 
 
 def test_serve_config_v2_is_valid_for_ray():
