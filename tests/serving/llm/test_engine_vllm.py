@@ -154,3 +154,26 @@ def test_schema_is_what_the_engine_enforces():
     # a guard on the test above: the schema forbids anything but the candidates, so the check is not vacuous
     s = adjudication_schema(["A00.0"], 10)
     assert s["properties"]["decisions"]["prefixItems"][0]["properties"]["code"]["enum"] == ["A00.0"]
+
+
+def test_eval_notes_ablation_reports_with_and_without_the_llm(engine, llm_config, tmp_path):
+    from serving.evaluation.notes import run
+    from serving.pipeline.coder import Coder
+
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    for i, (note, codes) in enumerate(NOTES[:3]):
+        (cases / f"C{i}.json").write_text(json.dumps({
+            "id": f"C{i}", "setting": "office", "patient": {"age": 50, "sex": "F"}, "date_of_service": "2026-05-04",
+            "note": note, "gold": {"icd10cm": codes[:1], "must_not_code": []}}))
+    stage = LlmStage(Adjudicator(engine, llm_config).judge, model=engine.model)
+    preds = tmp_path / "preds.jsonl"
+    report = run(cases, Coder(dense=False), preds, llm=stage)
+    assert report["notes"] == 3 and report["without_llm"]["notes"] == 3
+    assert report["llm"]["model"] == engine.model and report["llm"]["prompt_version"] == "adjudicate-v1"
+    assert sum(report["llm"]["statuses"].values()) == 3
+    assert set(report["llm"]["statuses"]) <= {"ok", "no_candidates"}
+    # the LLM can only remove codes: its recall cannot beat the ranker's on the same pass
+    assert report["micro_recall"] <= report["without_llm"]["micro_recall"]
+    lines = [json.loads(x) for x in preds.read_text().splitlines()]
+    assert [x["id"] for x in lines] == ["C0", "C1", "C2"]
