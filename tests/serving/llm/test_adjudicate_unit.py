@@ -252,3 +252,12 @@ def test_top_k_limits_the_codes_sent():
     LlmStage(lambda p: sent.append(p) or {"status": "ok", "decisions": []}, model="m", top_k=1).apply(enc, res, 0.8)
     assert [c["code"] for c in sent[0]["candidates"]] == ["E11.9"]
     assert sent[0]["notes"] == [NOTE] and sent[0]["setting"] == "office"
+
+
+def test_a_remote_error_answer_is_passed_on_with_its_reason():
+    # what the Serve deployment answers when its model never loaded
+    enc, res = coded()
+    out = LlmStage(lambda p: {"status": "error", "reason": "LLM model path /m is not a folder", "model": "m"},
+                   model="m").apply(enc, res, 0.8)
+    assert out.llm["status"] == "error" and out.llm["reason"].endswith("is not a folder")
+    assert [c.code for c in out.codes] == ["E11.9", "I10"]

@@ -16,6 +16,9 @@ from serving.llm import AppealDrafter, EngineUnavailable, LlmAppealWriter, Local
 from serving.llm.appeal import appeal_schema, note_sentences, parse_draft
 from serving.llm.exceptions import InvalidOutput
 
+# every test runs under the socket guard (conftest.network_guard)
+pytestmark = pytest.mark.usefixtures("no_network")
+
 ROOT = Path(__file__).resolve().parents[3]
 X12 = ROOT / "tests/fixtures/x12/simulator_denials.835"
 TEXT = ("HPI: 61 y/o F with polyuria and fatigue for two months.\nROS: denies chest pain.\n"

@@ -18,6 +18,9 @@ from serving.llm.schema import adjudication_schema, parse_decisions
 
 from .conftest import MAX_MODEL_LEN
 
+# every test runs under the socket guard (conftest.network_guard)
+pytestmark = pytest.mark.usefixtures("no_network")
+
 NOTES = [
     ("Assessment:\n1. Type 2 diabetes mellitus without complications.\n2. Essential hypertension.\n",
      ["E11.9", "I10"]),
@@ -135,7 +138,11 @@ def test_coder_routes_through_the_llm(engine, llm_config):
 
 
 def test_nothing_touched_the_network(engine, no_network):
-    assert no_network == []
+    from .conftest import ATTEMPTS
+
+    engine.generate_sync([GenerationRequest(prompt_ids=engine.encode_prompt("Dx: cough"), max_tokens=8,
+                                            choice=["R05.9", "J20.9"])], timeout_s=60)
+    assert ATTEMPTS == [] and no_network == []
 
 
 def _coded(note: str, codes: list[str]):
@@ -177,3 +184,14 @@ def test_eval_notes_ablation_reports_with_and_without_the_llm(engine, llm_config
     assert report["micro_recall"] <= report["without_llm"]["micro_recall"]
     lines = [json.loads(x) for x in preds.read_text().splitlines()]
     assert [x["id"] for x in lines] == ["C0", "C1", "C2"]
+
+
+def test_the_socket_guard_can_fail():
+    import socket
+
+    from .conftest import NetworkUsed, network_guard
+
+    with network_guard() as attempts, socket.socket() as s, pytest.raises(NetworkUsed):
+        s.connect(("203.0.113.7", 443))  # TEST-NET-3: refused by the guard before any packet
+    assert attempts[-1].startswith("('203.0.113.7'")
+    attempts.clear()
