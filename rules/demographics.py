@@ -156,6 +156,16 @@ def tabular_sex(cs: CodeSet, code: str) -> Sex:
     return Sex.unknown
 
 
+def conflicts_with_sex(cs: CodeSet, code: str, sex: Sex) -> bool:
+    """Whether a code is restricted to the other sex (the edit table, else the tabular titles);
+    False when the patient's sex is unknown."""
+    if sex not in (Sex.male, Sex.female):
+        return False
+    edit = _sex_edit(code)
+    restricted = edit.sex if edit is not None else tabular_sex(cs, code)
+    return restricted in (Sex.male, Sex.female) and restricted != sex
+
+
 _SEX_WORD = {Sex.female: "female", Sex.male: "male"}
 
 

@@ -49,7 +49,7 @@ _CODE_REF = re.compile(
 
 
 # bump when the parsed structure changes, so stale pickles are not loaded
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 def nodot(code: str) -> str:
@@ -96,6 +96,17 @@ class IndexEntry:
     source_code: str = ""  # as written in the index, when it differs
     nonessential: str = ""  # the term's nonessential modifiers, "(acute) (double)"
     level: int = 0  # 0 for a main term
+
+
+# Neoplasm Table columns and the words a path says for them
+NEOPLASM_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("MalignantPrimary", "malignant"),
+    ("MalignantSecondary", "secondary malignant"),
+    ("CaInSitu", "in situ"),
+    ("Benign", "benign"),
+    ("UncertainBehavior", "uncertain behavior"),
+    ("UnspecifiedBehavior", "unspecified behavior"),
+)
 
 
 @dataclass(slots=True)
@@ -315,6 +326,37 @@ class CodeSet:
             if node is not None:
                 node.index_terms.append(e.path)
 
+    def attach_neoplasm_table(self, rows: Iterable[dict[str, str]]) -> None:
+        """Index paths from the Neoplasm Table, one per site and behaviour column.
+
+        The Alphabetic Index sends "Cancer", "Carcinoma" and "Metastasis" to this table ("see
+        Neoplasm, malignant, by site"), so without it a site such as "liver" reaches its secondary
+        neoplasm code only through the code title. Each cell becomes a path like
+        ``Neoplasm, secondary, liver`` or ``Neoplasm, malignant, lung, upper lobe of lung``.
+        """
+        stack: list[str] = []
+        for row in rows:
+            level = int(row.get("Level") or 0)
+            term = (row.get("Term") or "").strip()
+            if not term:
+                continue
+            del stack[max(level - 1, 0):]
+            if level == 0:
+                continue  # "Neoplasm, neoplastic": the table itself
+            stack.append(term)
+            site = ", ".join(stack)
+            nonessential = (row.get("NonEssModif") or "").strip()
+            for column, behaviour in NEOPLASM_COLUMNS:
+                raw = (row.get(column) or "").strip()
+                if not raw or raw == "-":
+                    continue
+                entry = self._reconcile(f"Neoplasm, {behaviour}, {site}", raw, nonessential)
+                entry.level = level + 1
+                self.index.append(entry)
+                node = self.codes.get(entry.code)
+                if node is not None:
+                    node.index_terms.append(entry.path)
+
     def _reconcile(self, path: str, raw: str, nonessential: str) -> IndexEntry:
         incomplete = raw.endswith("-")
         code = dotted(raw.rstrip("-").rstrip("."))
@@ -353,12 +395,15 @@ def load_codeset(
     release: str,
     code_list: Path | None = None,
     cache_dir: Path | None = None,
+    neoplasms: Path | None = None,
 ) -> CodeSet:
-    """Load one release (tabular + optional index), through a pickle cache keyed by file stamps."""
+    """Load one release (tabular + optional index and Neoplasm Table), through a pickle cache keyed
+    by file stamps."""
     cache = None
     if cache_dir is not None:
         stamp = "-".join(
-            f"{p.stat().st_mtime_ns}.{p.stat().st_size}" for p in (tabular, index, code_list) if p is not None
+            f"{p.stat().st_mtime_ns}.{p.stat().st_size}"
+            for p in (tabular, index, code_list, neoplasms) if p is not None
         )
         cache = cache_dir / f"codeset-{CACHE_VERSION}-{release}-{stamp}.pkl"
         if cache.exists():
@@ -367,6 +412,8 @@ def load_codeset(
     cs = CodeSet.from_tabular_xml(tabular, release, read_code_list(code_list) if code_list else None)
     if index is not None:
         cs.attach_index(read_index_csv(index))
+    if neoplasms is not None:
+        cs.attach_neoplasm_table(read_index_csv(neoplasms))
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(".tmp")

@@ -34,6 +34,7 @@ class Release:
     tabular: Path
     index: Path | None
     code_list: Path | None = None
+    neoplasms: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ def releases(data_dir: Path = DATA_DIR) -> list[Release]:
                 tabular=data_dir / r["tabular"],
                 index=(data_dir / r["index"]) if r.get("index") else None,
                 code_list=(data_dir / r["code_list"]) if r.get("code_list") else None,
+                neoplasms=(data_dir / r["neoplasms"]) if r.get("neoplasms") else None,
             )
         )
     return sorted(out, key=lambda r: r.effective_from)
@@ -79,7 +81,8 @@ def select_release(dos: date, available: list[Release] | None = None) -> Selecti
 @lru_cache(maxsize=4)
 def _load(name: str) -> CodeSet:
     rel = next(r for r in releases() if r.name == name)
-    return load_codeset(rel.tabular, rel.index, rel.name, rel.code_list, cache_dir=get_settings().var_dir / "cache")
+    return load_codeset(rel.tabular, rel.index, rel.name, rel.code_list, cache_dir=get_settings().var_dir / "cache",
+                        neoplasms=rel.neoplasms)
 
 
 def codeset_for(dos: date) -> CodeSet:

@@ -32,6 +32,42 @@ _BONE_END = re.compile(r"\b(distal|proximal)\s+(radius|ulna|humerus|femur|tibia|
                        r"tibial|fibular)\b", re.I)
 
 
+# ICD-10-CM titles say "malignant neoplasm" and "secondary malignant neoplasm" (the Alphabetic Index
+# sends "Cancer", "Carcinoma", "Adenocarcinoma" and "Metastasis" to the Neoplasm Table); skin
+# carcinomas ("squamous cell carcinoma of skin") and "carcinoma in situ" keep their own titles
+_SITE = r"(?:the\s+)?(?P<site>(?:(?:left|right|bilateral|upper|lower|middle)\s+)*[a-z]+(?:\s+(?:lobe|bone|node|nodes|gland|cord|bladder|duct))?)"
+_SECONDARY = (
+    re.compile(r"\b(?:metastas[ie]s|mets|metastatic\s+(?:disease|lesions?|cancer|carcinoma|deposits?))\s+(?:to|in|of)\s+"
+               + _SITE.replace("(?P<site>", "(?P<site>(?:[a-z]+\\s*(?:,|and|&)\\s*)*"), re.I),
+    re.compile(r"\b(?P<site>liver|lung|bone|brain|adrenal|lymph\s+node|nodal|peritoneal|pleural|spine|spinal|"
+               r"osseous|hepatic|pulmonary|cerebral)\s+(?:metastas[ie]s|mets|metastatic\s+disease)\b", re.I),
+)
+_METASTATIC_PRIMARY = re.compile(
+    r"\bmetastatic\s+(?P<primary>[a-z]+(?:\s+cell)?)\s+(?:cancer|carcinoma|adenocarcinoma|malignancy)"
+    r"(?:\s+(?:to|in|involving)\s+(?:the\s+)?(?P<site>[a-z]+(?:\s+(?:bone|node|nodes))?))?", re.I)
+_MALIGNANT = re.compile(
+    r"\b(?:cancer|malignancy|malignant\s+tumou?rs?|adenocarcinoma|(?<!cell\s)carcinoma(?!\s+in\s+situ))\b", re.I
+)
+_LUNG_LOBE = re.compile(r"\b(?P<side>[RL])(?P<lobe>[UML])L\b")
+_LOBES = {"U": "upper", "M": "middle", "L": "lower"}
+
+
+def neoplasm_wording(text: str) -> str:
+    """Cancer, carcinoma and metastasis phrased the way ICD-10-CM titles phrase them."""
+    text = _LUNG_LOBE.sub(lambda m: f"{'right' if m.group('side') == 'R' else 'left'} "
+                                    f"{_LOBES[m.group('lobe')]} lobe", text)
+    # "metastatic prostate cancer to bone": the primary, and the secondary at the named site
+    text = _METASTATIC_PRIMARY.sub(
+        lambda m: f"{m.group('primary')} malignant neoplasm"
+                  + (f" with secondary malignant neoplasm of {m.group('site')}" if m.group("site") else ""), text)
+    for pat in _SECONDARY:
+        # "mets to bone and brain": one secondary neoplasm per site, so each is coded
+        text = pat.sub(lambda m: " and ".join(f"secondary malignant neoplasm of {site}"
+                                              for site in re.split(r"\s*(?:,|\band\b|&)\s*", m.group("site")) if site),
+                       text)
+    return _MALIGNANT.sub("malignant neoplasm", text)
+
+
 def expand(text: str, role: str = "any") -> str:
     """Return ``text`` with known abbreviations replaced by their expansion."""
     text = _BONE_END.sub(lambda m: f"{'lower' if m.group(1).lower() == 'distal' else 'upper'} end of {m.group(2)}",
@@ -42,4 +78,4 @@ def expand(text: str, role: str = "any") -> str:
         expansion, context = table[m.group(1)]
         return expansion if context in ("any", role) else m.group(1)
 
-    return pattern.sub(sub, text)
+    return neoplasm_wording(pattern.sub(sub, text))

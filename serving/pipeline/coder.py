@@ -17,6 +17,7 @@ from medcore.model import Assertion, CodeSuggestion, Encounter, Evidence, Settin
 from medcore.refdata.icd10cm import CodeSet
 from medcore.refdata.releases import codeset_for, select_release
 from medcore.settings import Settings, get_settings
+from rules.demographics import conflicts_with_sex
 from rules.em_level import em_level
 from serving.pipeline.assertion import AssertionFlags, assess
 from serving.pipeline.combinations import combine, missing_additional, supported
@@ -268,7 +269,8 @@ class Coder:
     @staticmethod
     def _best(cs, ranker, enc, ni, m, query, route, cands) -> Ranked | None:  # noqa: PLR0913
         """The mention's code, or None when nothing passes the thresholds."""
-        ranked = ranker.score(query, cands)
+        # a code for the other sex's anatomy is never the answer (C50.422 for a woman)
+        ranked = [r for r in ranker.score(query, cands) if not conflicts_with_sex(cs, r.code, enc.patient.sex)]
         if route is not None:
             ranked = [r for r in ranked if r.code.startswith(route)]
             if ranked and ranked[0].score >= PRIMARY_MIN and ranked[0].query_coverage >= MIN_QUERY_COVERAGE:

@@ -250,16 +250,28 @@ def combine(cs: CodeSet, codes: list[str]) -> list[Combined]:
     return _unspecified_pass(cs, work)
 
 
-def missing_additional(cs: CodeSet, code: str, have: list[str]) -> list:
-    """The condition ranges a code's "use additional code" note asks for that no code in ``have``
-    fills (I50.- beside I13.0, N18.- beside E11.22). Drug-control, status and external-cause codes
-    are left to their own rules."""
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """The code ranges one "use additional code" note names: any one of them fills it."""
+
+    ranges: tuple
+
+    def contains(self, code: str) -> bool:
+        return any(r.contains(code) for r in self.ranges)
+
+    def __str__(self) -> str:
+        return ", ".join(str(r) for r in self.ranges)
+
+
+def missing_additional(cs: CodeSet, code: str, have: list[str]) -> list[AnyOf]:
+    """The "use additional code" notes of a code that name condition codes and that no code in
+    ``have`` fills yet (I50.- beside I13.0; N18.1-N18.4 or N18.9 beside I13.0). Drug-control,
+    status and external-cause codes are left to their own rules."""
     out = []
     for note in cs.notes_for(code, "use_additional"):
-        for r in parse_code_refs(note):
-            if r.lo.startswith(_NOT_CONDITIONS) or any(r.contains(h) for h in have):
-                continue
-            out.append(r)
+        ranges = tuple(r for r in parse_code_refs(note) if not r.lo.startswith(_NOT_CONDITIONS))
+        if ranges and not any(r.contains(h) for r in ranges for h in have):
+            out.append(AnyOf(ranges))
     return out
 
 

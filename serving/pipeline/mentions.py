@@ -40,9 +40,10 @@ class Mention:
     role: str  # the section role it came from
     primary: bool  # the head of an assessment item
     order: int  # position in reading order
+    lead: str = ""  # words the mention inherits from the phrase it was split from ("metastases to ")
 
     def query(self) -> str:
-        text = expand(self.text, role="assessment" if self.role in CODING_ROLES else self.role)
+        text = expand(self.lead + self.text, role="assessment" if self.role in CODING_ROLES else self.role)
         # assertion cues are handled by ConText; in the query they only dilute the match
         return _CUES.sub(" ", text).strip() or text
 
@@ -69,6 +70,45 @@ def _items(note: str, sec: Section) -> list[tuple[int, int]]:
     return out
 
 
+# "adenocarcinoma of RUL lung w/ mets to bone and brain": the primary and its metastases are coded
+# separately (C34.11, C79.51, C79.31), so the metastases start a mention of their own
+_METS = re.compile(r"[,;]?\s*\b(?:w/|with)\s+(?=(?:mets|metastas[ie]s|metastatic\s+disease)\b)", re.I)
+_SITE_LIST = re.compile(r"\s*(?:,|\band\b|&)\s*(?=[A-Za-z])")
+
+
+_METS_TO = re.compile(r"\b(?:mets|metastas[ie]s|metastatic\s+disease)\s+(?:to|in|involving)\s+", re.I)
+_METASTATIC_X_TO = re.compile(r"\bmetastatic\s+[a-z]+(?:\s+cell)?\s+(?:cancer|carcinoma|adenocarcinoma)"
+                              r"(?P<to>\s+(?:to|in|involving)\s+)", re.I)
+
+
+def _split_secondary(note: str, s: int, e: int) -> list[tuple[int, int, str]]:
+    """(start, end, lead) of each part: the primary, then one part per metastatic site, each
+    reading as "metastases to <site>" ("... w/ mets to bone and brain", "metastatic prostate
+    cancer to bone")."""
+    m = _METS.search(note, s, e)
+    if m is not None and m.start() - s >= 3:
+        first, rest = _trim(note, s, m.start()), m.end()
+    else:
+        m = _METASTATIC_X_TO.search(note, s, e)
+        if m is None:
+            return [(s, e, "")]
+        first, rest = _trim(note, s, m.start("to")), m.end("to")
+    parts = [(*first, "")]
+    cue = _METS_TO.match(note, rest)
+    lead = "" if cue else "metastases to "
+    pos = cue.end() if cue else rest
+    sites = [pos, *(x for sm in _SITE_LIST.finditer(note, pos, e) for x in (sm.start(), sm.end())), e]
+    for i, (a, b) in enumerate(zip(sites[::2], sites[1::2], strict=False)):
+        a, b = _trim(note, a, b)
+        if i == 0 and cue:
+            parts.append((rest, b, ""))  # the first site keeps the note's own words
+        elif b - a >= 3:
+            parts.append((a, b, "metastases to "))
+        if i == 0 and not cue and b - a >= 3:
+            parts[-1] = (a, b, lead)
+    return [p for p in parts if p[1] - p[0] >= 3]
+
+
 def extract(note: str, sections: list[Section] | None = None) -> list[Mention]:
     sections = sections if sections is not None else split_sections(note)
     mentions: list[Mention] = []
@@ -82,7 +122,8 @@ def extract(note: str, sections: list[Section] | None = None) -> list[Mention]:
             head = None
             if coding and he - hs >= 3:
                 head = (hs, he)
-                mentions.append(Mention(hs, he, note[hs:he], sec.role, True, len(mentions)))
+                for ps, pe, lead in _split_secondary(note, hs, he):
+                    mentions.append(Mention(ps, pe, note[ps:pe], sec.role, True, len(mentions), lead))
                 rest_start = h_end
             else:
                 rest_start = s

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from medcore.refdata.icd10cm import CodeSet
+from serving.retriever.tokens import tokenize
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +43,39 @@ def build_corpus(cs: CodeSet) -> list[Doc]:
         node = cs.codes.get(entry.code)
         if node is None:
             continue
-        targets = [entry.code] if node.billable else _default_descendants(cs, entry.code)
         # nonessential modifiers ride along in parentheses, as in the titles: they may match a
         # mention's words but a mention need not state them
         text = f"{entry.path} {entry.nonessential}".strip()
         kind = "index_main" if entry.level == 0 else "index"
-        for code in targets:
-            key = (code, text)
+        if node.billable:
+            targets = [(entry.code, text)]
+        else:
+            targets = [(code, text) for code in _default_descendants(cs, entry.code)]
+            targets += _axis_variants(cs, entry.code, text)
+        for code, doc_text in targets:
+            key = (code, doc_text)
             if key not in seen:
                 seen.add(key)
-                docs.append(Doc(code, text, kind))
+                docs.append(Doc(code, doc_text, kind))
     return docs
+
+
+_SEX_WORDS = frozenset({"female", "male"})
+
+
+def _axis_variants(cs: CodeSet, header: str, text: str, limit: int = 6) -> list[tuple[str, str]]:
+    """An index path that stops at a header ("Neoplasm, malignant, lung, upper lobe" → C34.1-) also
+    reaches each of the header's few billable children, carrying the words that tell them apart
+    ("right", "left") as a nonessential modifier: a note that says "right upper lobe" then lands on
+    C34.11, one that says neither side on the unspecified C34.10."""
+    kids = cs.billable_descendants(header)
+    if not 1 < len(kids) <= limit:
+        return []
+    base = set(tokenize(cs.codes[header].description))
+    out = []
+    for code in kids:
+        # the patient's sex is not a note's word: the coder filters codes for the other sex
+        extra = [w for w in tokenize(cs.codes[code].description) if w not in base and w not in _SEX_WORDS]
+        if 0 < len(extra) <= 3:
+            out.append((code, f"{text} ({' '.join(extra)})"))
+    return out

@@ -62,3 +62,16 @@ def test_evidence_spans_index_the_original_note(coder):
 def test_em_level_is_reported(coder):
     em = coder.code(enc()).em_level
     assert em["code"] in {"99213", "99214", "99215"} and em["basis"] in {"mdm", "time"}
+
+
+@pytest.mark.parametrize(("text", "sex", "expected"), [
+    ("Adenocarcinoma of RUL lung, stage IVB, w/ mets to bone and brain.", "M", ["C34.11", "C79.51", "C79.31"]),
+    ("Prostate cancer with metastases to bone.", "M", ["C61", "C79.51"]),
+    ("Liver metastases.", "M", ["C78.7"]),
+    # the patient's sex picks the female breast code, the note's "left" the side
+    ("Malignant neoplasm of upper-outer quadrant of left breast.", "F", ["C50.412"]),
+])
+def test_neoplasms_through_the_neoplasm_table(coder, text, sex, expected):
+    e = Encounter(encounter_id="N", setting=Setting.office, patient=Patient(age=66, sex=sex),
+                  date_of_service=date(2026, 5, 4), notes=[Note(text=f"Assessment:\n1. {text}\n")])
+    assert [c.code for c in coder.code(e).codes] == expected

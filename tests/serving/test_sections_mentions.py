@@ -65,3 +65,23 @@ def test_a_decimal_does_not_end_a_sentence():
     texts = [m.text for m in extract(note)]
     assert any("Hgb 9.4 (9.9 prev) - anemia due to chemotherapy" in t for t in texts)
     assert not any(t.startswith("4 (9") for t in texts)
+
+
+def test_cancer_and_metastasis_are_worded_as_icd10cm_titles():
+    assert expand("Prostate cancer") == "Prostate malignant neoplasm"
+    assert expand("Ca of colon", role="assessment") == "malignant neoplasm of colon"
+    assert expand("Brain metastases") == "secondary malignant neoplasm of Brain"
+    assert expand("metastatic disease to the liver") == "secondary malignant neoplasm of liver"
+    assert expand("Adenocarcinoma of RUL lung").startswith("malignant neoplasm of right upper lobe")
+    # skin carcinomas and carcinoma in situ have titles of their own
+    assert expand("squamous cell carcinoma of skin of nose") == "squamous cell carcinoma of skin of nose"
+    assert expand("ductal carcinoma in situ of left breast") == "ductal carcinoma in situ of left breast"
+
+
+def test_metastases_are_mentions_of_their_own():
+    note = "Assessment:\n1. Adenocarcinoma of RUL lung, stage IVB, w/ mets to bone and brain.\n"
+    heads = [(m.text, m.query()) for m in extract(note) if m.primary]
+    assert heads[0][0] == "Adenocarcinoma of RUL lung, stage IVB"
+    assert [q for _, q in heads[1:]] == ["secondary malignant neoplasm of bone", "secondary malignant neoplasm of brain"]
+    # every part keeps exact offsets into the note
+    assert all(note[m.start:m.end] == m.text for m in extract(note))

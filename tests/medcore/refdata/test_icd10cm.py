@@ -68,3 +68,12 @@ def test_release_selection_by_date_of_service():
         select_release(date(2019, 5, 1))
     with pytest.raises(CodeSetUnavailable):
         select_release(date(2026, 10, 1))  # FY2027 is not shipped
+
+
+def test_neoplasm_table_cells_become_index_paths(cs):
+    assert "Neoplasm, malignant, prostate" in cs.get("C61").index_terms
+    assert "Neoplasm, secondary malignant, liver" in cs.get("C78.7").index_terms
+    assert "Neoplasm, malignant, liver" in cs.get("C22.9").index_terms
+    # a cell that stops at a header ("C34.1-") is kept as an incomplete entry of that header
+    upper_lobe = [e for e in cs.index if e.path == "Neoplasm, malignant, lung, upper lobe"]
+    assert upper_lobe and upper_lobe[0].code == "C34.1" and upper_lobe[0].status == "incomplete"
