@@ -14,14 +14,21 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from medcore.model import Assertion, CodeSuggestion, Encounter, Evidence, Setting
-from medcore.refdata.icd10cm import CodeSet
+from medcore.refdata.icd10cm import CodeSet, parse_code_refs
 from medcore.refdata.releases import codeset_for, select_release
 from medcore.settings import Settings, get_settings
 from rules.demographics import conflicts_with_sex
 from rules.em_level import em_level
 from serving.pipeline.assertion import AssertionFlags, assess
 from serving.pipeline.combinations import combine, missing_additional, supported
-from serving.pipeline.guidelines import HISTORY_ROUTES, episode_of_care, history_query, long_term_drugs
+from serving.pipeline.guidelines import (
+    HISTORY_ROUTES,
+    episode_of_care,
+    history_query,
+    hormone_sensitivity,
+    long_term_drugs,
+    receptor_status,
+)
 from serving.pipeline.mentions import Mention, conjuncts, extract
 from serving.pipeline.sections import NON_DIAGNOSTIC_ROLES, split_sections
 from serving.ranker.fused import FusedRanker, Ranked
@@ -218,9 +225,30 @@ class Coder:
             if p.best.score < self.settings.accept_threshold:
                 result.review.append(p.best.code)
         self._add_long_term_drugs(enc, cs, result)
+        self._add_status_codes(enc, cs, result)
         problems = len({p.best.code for p in chosen if p.mention.primary}) or min(len(chosen), 1)
         result.em_level = em_level(enc, problems, assessment).as_dict()
         return result
+
+    def _add_status_codes(self, enc: Encounter, cs: CodeSet, result: CodingResult) -> None:
+        """Receptor (Z17) and hormone-sensitivity (Z19) status that a coded malignancy's "use
+        additional code" note asks for, when the note documents it."""
+        asks = [r for c in result.codes for n in cs.notes_for(c.code, "use_additional") for r in parse_code_refs(n)]
+        finders = [f for probe, f in (("Z17.0", receptor_status), ("Z19.1", hormone_sensitivity))
+                   if any(r.contains(probe) for r in asks)]
+        have = {c.code for c in result.codes}
+        for ni, note in enumerate(enc.notes):
+            spans = [(s.start, s.end) for s in split_sections(note.text) if s.role != "family_history"]
+            for hit in (h for f in finders for h in f(note.text, spans)):
+                if hit.code in have or not cs.is_billable(hit.code) or len(result.codes) >= self.settings.max_codes:
+                    continue
+                have.add(hit.code)
+                result.codes.append(CodeSuggestion(
+                    code=hit.code, description=cs.codes[hit.code].description, confidence=0.8,
+                    rank=len(result.codes) + 1,
+                    evidence=[Evidence(start=hit.start, end=hit.end, text=note.text[hit.start:hit.end], note_index=ni)],
+                    explanation="status the malignancy's 'use additional code' note asks for",
+                ))
 
     def _add_long_term_drugs(self, enc: Encounter, cs: CodeSet, result: CodingResult) -> None:
         """Z79 long-term drug therapy codes after the conditions they treat (I.C.21.c.3)."""

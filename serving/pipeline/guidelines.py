@@ -133,3 +133,56 @@ def long_term_drugs(note: str, spans: list[tuple[int, int]]) -> list[DrugHit]:
                     continue
                 hits.setdefault(code, DrugHit(code, m.start(), m.end()))
     return sorted(hits.values(), key=lambda h: h.start)
+
+
+# "ER+/PR+/HER2-", "ER positive, PR negative", "HER2/neu 3+ (positive)", "triple negative"
+_RECEPTOR = re.compile(
+    r"\b(?P<marker>ER|PR|PgR|HER-?2(?:/neu)?|estrogen receptors?|progesterone receptors?)\s*[:(]?\s*"
+    r"(?:status\s*)?(?:is\s*)?(?P<value>\+|-|positive|negative|pos\b|neg\b|\(\+\)|\(-\))",
+    re.I,
+)
+_SHARED_VALUE = re.compile(r"\b(?P<markers>(?:ER|PR|PgR)(?:\s*/\s*(?:ER|PR|PgR))+)\s*(?P<value>\+|-|positive|negative)", re.I)
+_TRIPLE_NEGATIVE = re.compile(r"\btriple[- ]negative\b", re.I)
+_HORMONE_SENSITIVITY = re.compile(
+    r"\b(?:(?P<sensitive>hormone[- ]sensitive|castrat(?:e|ion)[- ]sensitive|androgen[- ]sensitive)|"
+    r"(?P<resistant>hormone[- ]resistant|castrat(?:e|ion)[- ]resistant|androgen[- ]resistant))\b", re.I)
+_RECEPTOR_CODES = {("ER", True): "Z17.0", ("ER", False): "Z17.1", ("PR", True): "Z17.21", ("PR", False): "Z17.22",
+                   ("HER2", True): "Z17.31", ("HER2", False): "Z17.32"}
+
+
+def _marker(word: str) -> str:
+    w = word.upper()
+    return "ER" if w.startswith(("ER", "ESTROGEN")) else "PR" if w.startswith(("PR", "PGR", "PROGESTERONE")) else "HER2"
+
+
+def receptor_status(note: str, spans: list[tuple[int, int]]) -> list[DrugHit]:
+    """Z17 receptor-status codes a breast malignancy's "use additional code" note asks for, one
+    per receptor documented (ER, PR, HER2), from the given spans."""
+    hits: dict[str, DrugHit] = {}
+    for s, e in spans:
+        for m in _SHARED_VALUE.finditer(note, s, e):  # "ER/PR positive"
+            positive = m.group("value").lower() in ("+", "positive")
+            for mk in re.split(r"\s*/\s*", m.group("markers")):
+                code = _RECEPTOR_CODES[(_marker(mk), positive)]
+                hits.setdefault(code, DrugHit(code, m.start(), m.end()))
+        for m in _RECEPTOR.finditer(note, s, e):
+            positive = m.group("value").strip("()").lower() in ("+", "positive", "pos")
+            code = _RECEPTOR_CODES[(_marker(m.group("marker")), positive)]
+            hits.setdefault(code, DrugHit(code, m.start(), m.end()))
+        for m in _TRIPLE_NEGATIVE.finditer(note, s, e):
+            for code in ("Z17.1", "Z17.22", "Z17.32"):
+                hits.setdefault(code, DrugHit(code, m.start(), m.end()))
+    # one status per receptor: a note that says both keeps the first it said
+    by_receptor: dict[str, DrugHit] = {}
+    for h in sorted(hits.values(), key=lambda h: h.start):
+        by_receptor.setdefault({"Z17.0": "Z17.1"}.get(h.code, h.code[:5]), h)
+    return sorted(by_receptor.values(), key=lambda h: h.start)
+
+
+def hormone_sensitivity(note: str, spans: list[tuple[int, int]]) -> list[DrugHit]:
+    """Z19.1 / Z19.2 (hormone-sensitive or -resistant malignancy), e.g. with C61."""
+    for s, e in spans:
+        m = _HORMONE_SENSITIVITY.search(note, s, e)
+        if m:
+            return [DrugHit("Z19.1" if m.group("sensitive") else "Z19.2", m.start(), m.end())]
+    return []

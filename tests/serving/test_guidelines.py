@@ -64,3 +64,23 @@ def test_z79_only_follows_a_coded_condition(coder):
     with_condition = code(coder, "Meds: metformin 500 mg daily.\nAssessment:\n1. Type 2 diabetes mellitus without complications.")
     assert with_condition[0] == "E11.9" and "Z79.84" in with_condition
     assert "Z79.84" not in code(coder, "Meds: metformin 500 mg daily.\nAssessment:\nNo active problems.")
+
+
+@pytest.mark.parametrize(("text", "codes"), [
+    ("ER+/PR+/HER2-", ["Z17.0", "Z17.21", "Z17.32"]),
+    ("ER positive, PR negative, HER2 negative", ["Z17.0", "Z17.22", "Z17.32"]),
+    ("ER/PR positive, HER2/neu negative", ["Z17.0", "Z17.21", "Z17.32"]),
+    ("triple negative", ["Z17.1", "Z17.22", "Z17.32"]),
+    ("no receptor status yet", []),
+])
+def test_receptor_status(text, codes):
+    from serving.pipeline.guidelines import receptor_status
+
+    assert [h.code for h in receptor_status(text, [(0, len(text))])] == codes
+
+
+def test_receptor_status_follows_only_a_breast_malignancy(coder):
+    text = "Assessment:\n1. Malignant neoplasm of upper-outer quadrant of left breast, ER+/PR+/HER2-.\n"
+    assert code(coder, text) == ["C50.412", "Z17.0", "Z17.21", "Z17.32"]
+    # the same receptor words beside a condition whose notes do not ask for them add nothing
+    assert "Z17.0" not in code(coder, "Assessment:\n1. Essential hypertension. ER+ noted in old chart.\n")
