@@ -52,6 +52,11 @@ _LUNG_LOBE = re.compile(r"\b(?P<side>[RL])(?P<lobe>[UML])L\b")
 _LOBES = {"U": "upper", "M": "middle", "L": "lower"}
 
 
+# radiology's words for a lung finding that the Alphabetic Index enters as "Infiltrate, lung" (R91.8)
+_AIRSPACE = re.compile(r"\b(?:air[- ]?space|alveolar|parenchymal)\s+(?:opacity|opacities|opacification|disease|consolidation)\b",
+                       re.I)
+
+
 def neoplasm_wording(text: str) -> str:
     """Cancer, carcinoma and metastasis phrased the way ICD-10-CM titles phrase them."""
     text = _LUNG_LOBE.sub(lambda m: f"{'right' if m.group('side') == 'R' else 'left'} "
@@ -78,4 +83,4 @@ def expand(text: str, role: str = "any") -> str:
         expansion, context = table[m.group(1)]
         return expansion if context in ("any", role) else m.group(1)
 
-    return neoplasm_wording(pattern.sub(sub, text))
+    return neoplasm_wording(_AIRSPACE.sub("lung infiltrate", pattern.sub(sub, text)))

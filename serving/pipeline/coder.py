@@ -30,7 +30,7 @@ from serving.pipeline.guidelines import (
     receptor_status,
 )
 from serving.pipeline.mentions import Mention, conjuncts, extract
-from serving.pipeline.sections import NON_DIAGNOSTIC_ROLES, split_sections
+from serving.pipeline.sections import CODING_ROLES, NON_DIAGNOSTIC_ROLES, split_sections
 from serving.ranker.fused import FusedRanker, Ranked
 from serving.retriever.hybrid import HybridRetriever
 
@@ -150,6 +150,7 @@ class Coder:
         )
         picks: dict[str, _Pick] = {}
         queue: list[tuple[int, Mention, AssertionFlags, str, tuple[str, ...] | None]] = []
+        reasons: list[tuple[int, Mention, AssertionFlags, str, tuple[str, ...] | None]] = []
         for ni, note in enumerate(enc.notes):
             sections = split_sections(note.text)
             mentions = [
@@ -157,6 +158,9 @@ class Coder:
                 if m.role not in NON_DIAGNOSTIC_ROLES or m.role == "family_history"
             ]
             flags = assess(note.text, [(m.start, m.end) for m in mentions])
+            reasons.extend((ni, m, f, m.query(), None)
+                           for m, f in self._reasons_for_visit(note.text, sections, len(mentions))
+                           if allowed(f, enc.setting)[0])
             for m, f in zip(mentions, flags, strict=True):
                 if m.role == "family_history":
                     f = AssertionFlags(negated=f.negated, family=True)
@@ -168,6 +172,9 @@ class Coder:
                     queue.append((ni, m, f, history_query(m.query(), why), HISTORY_ROUTES[why]))
                 else:
                     result.dropped.append({"note_index": ni, "start": m.start, "end": m.end, "reason": why})
+        if not any(m.primary and m.role in CODING_ROLES for _, m, _, _, route in queue if route is None):
+            queue.extend(reasons)  # the assessment confirms nothing: the reasons for the visit instead
+            reasons = []
         assessment = "\n".join(
             sec.text(n.text) for n in enc.notes for sec in split_sections(n.text) if sec.role == "assessment"
         ) or None
@@ -205,6 +212,10 @@ class Coder:
                     have.evidence.append(ev)
                     if best.score > have.best.score:
                         have.best = best
+            if attempt is queue and reasons and not self._confirms(picks):
+                # only signs, symptoms and findings so far (IV.K): the ordering reasons are coded too
+                retry.extend(r for ni, m, f, _, _ in reasons
+                             for r in ([(ni, p, f, p.query(), None) for p in conjuncts(m)] or [(ni, m, f, m.query(), None)]))
         chosen = self._resolve_excludes1(cs, list(picks.values()))
         # sequencing: assessment items in the order the clinician listed them, heads before details
         chosen.sort(key=lambda p: (p.note_index, not p.mention.primary, p.mention.order))
@@ -229,6 +240,26 @@ class Coder:
         problems = len({p.best.code for p in chosen if p.mention.primary}) or min(len(chosen), 1)
         result.em_level = em_level(enc, problems, assessment).as_dict()
         return result
+
+    @staticmethod
+    def _reasons_for_visit(text: str, sections, after: int) -> list[tuple[Mention, AssertionFlags]]:
+        """The chief complaint, indication or clinical history read as a problem list, with flags:
+        coded when the assessment or impression confirms no diagnosis (IV.H, IV.K)."""
+        found = [m for m in extract(text, sections, coding_roles=frozenset({"chief_complaint"}))
+                 if m.role == "chief_complaint" and m.primary]
+        found = [Mention(m.start, m.end, m.text, m.role, True, after + i, m.lead) for i, m in enumerate(found)]
+        out = []
+        for sec in (s for s in sections if s.role == "chief_complaint"):
+            # the section alone: its header ("HISTORY:" on a requisition) is not a history cue
+            mine = [m for m in found if sec.start <= m.start and m.end <= sec.end]
+            flags = assess(sec.text(text), [(m.start - sec.start, m.end - sec.start) for m in mine])
+            out.extend(zip(mine, flags, strict=True))
+        return out
+
+    @staticmethod
+    def _confirms(picks: dict[str, _Pick]) -> bool:
+        """Whether the assessment yielded a diagnosis, not only signs, symptoms and abnormal findings."""
+        return any(p.mention.role in CODING_ROLES and not p.best.code.startswith("R") for p in picks.values())
 
     def _add_status_codes(self, enc: Encounter, cs: CodeSet, result: CodingResult) -> None:
         """Receptor (Z17) and hormone-sensitivity (Z19) status that a coded malignancy's "use

@@ -19,7 +19,10 @@ from serving.pipeline.sections import CODING_ROLES, Section, split_sections
 
 _ITEM_SPLIT = re.compile(r"(?:^|\n)[ \t]*(?:\d{1,2}[.)]|[-*•#])[ \t]+|\n|;|\||(?<=[a-z0-9)])\s+(?=\d{1,2}[.)]\s+[A-Za-z])")
 _HEAD_END = re.compile(r"\s[-–—]{1,2}\s|:\s|\.\s|\.$|,\s(?=(?:likely|probably|possibly|stable|improved|controlled|"
-                       r"uncontrolled|worsening|resolved|new|chronic|acute|s/p|status)\b)", re.I)
+                       r"uncontrolled|worsening|resolved|new|chronic|acute|s/p|status)\b)|"
+                       # "opacity, which may represent pneumonia": the finding is certain, the reading is not
+                       r",?\s(?=(?:which|that)\s+(?:may|might|could|likely|probably|possibly|represents?|suggests?|"
+                       r"is\s+(?:likely|probably|possibly|concerning|suspicious|worrisome))\b)", re.I)
 # a period inside a number ("Hgb 9.4") or an abbreviation ("b.i.d") does not end a sentence
 _SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=[^\s.!?]))+[.!?]?")
 _CUES = re.compile(
@@ -109,10 +112,12 @@ def _split_secondary(note: str, s: int, e: int) -> list[tuple[int, int, str]]:
     return [p for p in parts if p[1] - p[0] >= 3]
 
 
-def extract(note: str, sections: list[Section] | None = None) -> list[Mention]:
+def extract(note: str, sections: list[Section] | None = None, coding_roles: frozenset[str] = CODING_ROLES) -> list[Mention]:
+    """The note's mentions; ``coding_roles`` are the sections read as lists of problems (the
+    assessment; the indication when the coder falls back to the reasons for a study)."""
     sections = sections if sections is not None else split_sections(note)
     mentions: list[Mention] = []
-    coding = [s for s in sections if s.role in CODING_ROLES]
+    coding = [s for s in sections if s.role in coding_roles]
     for sec in coding or [s for s in sections if s.role in FALLBACK_ROLES]:
         for s, e in _items(note, sec):
             item = note[s:e]

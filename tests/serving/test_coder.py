@@ -75,3 +75,22 @@ def test_neoplasms_through_the_neoplasm_table(coder, text, sex, expected):
     e = Encounter(encounter_id="N", setting=Setting.office, patient=Patient(age=66, sex=sex),
                   date_of_service=date(2026, 5, 4), notes=[Note(text=f"Assessment:\n1. {text}\n")])
     assert [c.code for c in coder.code(e).codes] == expected
+
+
+def _radiology(impression: str) -> Encounter:
+    text = ("XR CHEST PA AND LATERAL\n\nHISTORY: Acute cough. r/o pna.\n\nFINDINGS:\nLungs: see impression.\n\n"
+            f"IMPRESSION:\n{impression}\n")
+    return Encounter(encounter_id="R", setting=Setting.radiology, patient=Patient(age=50, sex="F"),
+                     date_of_service=date(2026, 5, 4), notes=[Note(text=text)])
+
+
+def test_unconfirmed_impression_codes_the_finding_and_the_ordering_symptom(coder):
+    # IV.H/IV.K: "may represent pneumonia" is not coded; the certain finding and the reason for the study are
+    codes = [c.code for c in coder.code(_radiology(
+        "Patchy right lower lobe airspace opacity, which may represent pneumonia.")).codes]
+    assert codes[:2] == ["R91.8", "R05.1"] and "J18.9" not in codes
+
+
+def test_confirmed_impression_does_not_add_the_ordering_symptom(coder):
+    codes = [c.code for c in coder.code(_radiology("Right lower lobe pneumonia.")).codes]
+    assert codes == ["J18.9"]

@@ -85,3 +85,10 @@ def test_metastases_are_mentions_of_their_own():
     assert [q for _, q in heads[1:]] == ["secondary malignant neoplasm of bone", "secondary malignant neoplasm of brain"]
     # every part keeps exact offsets into the note
     assert all(note[m.start:m.end] == m.text for m in extract(note))
+
+
+def test_a_hedged_reading_ends_the_head_of_a_finding():
+    note = "IMPRESSION:\nPatchy right lower lobe airspace opacity, which may represent pneumonia.\n"
+    heads = [m.text for m in extract(note) if m.primary]
+    assert heads[0] == "Patchy right lower lobe airspace opacity"
+    assert expand(heads[0]) == "Patchy right lower lobe lung infiltrate"
