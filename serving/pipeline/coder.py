@@ -23,6 +23,7 @@ from serving.pipeline.assertion import AssertionFlags, assess
 from serving.pipeline.combinations import combine, missing_additional, supported
 from serving.pipeline.guidelines import (
     HISTORY_ROUTES,
+    antineoplastic_encounter,
     episode_of_care,
     history_query,
     hormone_sensitivity,
@@ -237,6 +238,7 @@ class Coder:
                 result.review.append(p.best.code)
         self._add_long_term_drugs(enc, cs, result)
         self._add_status_codes(enc, cs, result)
+        self._first_list_antineoplastic_therapy(enc, cs, result)
         problems = len({p.best.code for p in chosen if p.mention.primary}) or min(len(chosen), 1)
         result.em_level = em_level(enc, problems, assessment).as_dict()
         return result
@@ -260,6 +262,29 @@ class Coder:
     def _confirms(picks: dict[str, _Pick]) -> bool:
         """Whether the assessment yielded a diagnosis, not only signs, symptoms and abnormal findings."""
         return any(p.mention.role in CODING_ROLES and not p.best.code.startswith("R") for p in picks.values())
+
+    @staticmethod
+    def _first_list_antineoplastic_therapy(enc: Encounter, cs: CodeSet, result: CodingResult) -> None:
+        """I.C.2.e.2: an encounter for administering chemotherapy or immunotherapy to a coded
+        malignancy lists Z51.11 / Z51.12 first, the malignancy after."""
+        if not any(c.code.startswith("C") for c in result.codes):
+            return
+        have = {c.code for c in result.codes}
+        front: list[CodeSuggestion] = []
+        for ni, note in enumerate(enc.notes):
+            for hit in antineoplastic_encounter(note.text):
+                if hit.code in have or not cs.is_billable(hit.code):
+                    continue
+                have.add(hit.code)
+                front.append(CodeSuggestion(
+                    code=hit.code, description=cs.codes[hit.code].description, confidence=0.8, rank=1,
+                    evidence=[Evidence(start=hit.start, end=hit.end, text=note.text[hit.start:hit.end], note_index=ni)],
+                    explanation="antineoplastic drug administered at this encounter (guideline I.C.2.e.2: first-listed)",
+                ))
+        if front:
+            result.codes[:0] = front
+            for rank, c in enumerate(result.codes, start=1):
+                c.rank = rank
 
     def _add_status_codes(self, enc: Encounter, cs: CodeSet, result: CodingResult) -> None:
         """Receptor (Z17) and hormone-sensitivity (Z19) status that a coded malignancy's "use

@@ -186,3 +186,37 @@ def hormone_sensitivity(note: str, spans: list[tuple[int, int]]) -> list[DrugHit
         if m:
             return [DrugHit("Z19.1" if m.group("sensitive") else "Z19.2", m.start(), m.end())]
     return []
+
+
+_THERAPY = Path(__file__).resolve().parent / "data" / "antineoplastic_therapy.tsv"
+# the drug was given here and now: an administration line, an infusion, a cycle/day marker
+_GIVEN = re.compile(r"\b(?:IV|IVPB|infus\w*|administ\w*|given|intravesical|instill\w*|push|C\d+D\d+|cycle\s*\d+\s*,?\s*day\s*\d+)\b",
+                    re.I)
+_NOT_GIVEN = re.compile(r"\b(?:plan\w*|will|consider\w*|discuss\w*|next|previous\w*|prior|held|hold|deferred|declin\w*|"
+                        r"stopp?ed|discontinu\w*|complet\w*)\b", re.I)
+
+
+@lru_cache(maxsize=1)
+def _therapy_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    out = []
+    for line in _THERAPY.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            code, pattern = line.split("\t", 1)
+            out.append((code, re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.I)))
+    return out
+
+
+def antineoplastic_encounter(note: str) -> list[DrugHit]:
+    """Z51.11 (chemotherapy) and Z51.12 (immunotherapy) when the note documents the drugs being
+    administered at this encounter (I.C.2.e.2: then they are first-listed): a line naming the drug
+    with a route, infusion or cycle/day marker, and no plan, hold or past-tense word."""
+    hits: dict[str, DrugHit] = {}
+    for line in re.finditer(r"[^\n]+", note):
+        text = line.group()
+        if not _GIVEN.search(text) or _NOT_GIVEN.search(text):
+            continue
+        for code, rx in _therapy_patterns():
+            m = rx.search(text)
+            if m and code not in hits:
+                hits[code] = DrugHit(code, line.start() + m.start(), line.start() + m.end())
+    return sorted(hits.values(), key=lambda h: h.code)

@@ -84,3 +84,14 @@ def test_receptor_status_follows_only_a_breast_malignancy(coder):
     assert code(coder, text) == ["C50.412", "Z17.0", "Z17.21", "Z17.32"]
     # the same receptor words beside a condition whose notes do not ask for them add nothing
     assert "Z17.0" not in code(coder, "Assessment:\n1. Essential hypertension. ER+ noted in old chart.\n")
+
+
+def test_chemotherapy_and_immunotherapy_encounters_are_first_listed(coder):
+    text = ("INFUSION NOTE C2D1\nAssessment:\n1. Adenocarcinoma of RUL lung.\n"
+            "Administration:\n10:20 pembrolizumab 200 mg IV over 30 min\n10:55 pemetrexed 1000 mg IV over 10 min\n")
+    assert code(coder, text)[:3] == ["Z51.11", "Z51.12", "C34.11"]
+    # a plan to start chemotherapy is not an encounter for it
+    planned = "Assessment:\n1. Adenocarcinoma of RUL lung.\nPlan: will start carboplatin IV next week.\n"
+    assert "Z51.11" not in code(coder, planned)
+    # nor is chemotherapy without a coded malignancy
+    assert "Z51.11" not in code(coder, "Assessment:\n1. Essential hypertension.\nMethotrexate given IM today.\n")
