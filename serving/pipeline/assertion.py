@@ -1,9 +1,16 @@
 """Assertion status of mentions: negated, uncertain, hypothetical, historical, family/other person.
 
-The engine is medspaCy's ConText (PyRuSH sentence splitting + the default ConText rule set). The
+The engine is medspaCy's ConText (PyRuSH sentence splitting + the default ConText rule set, less
+the few default rules ``data/context_rules.json`` replaces, plus medcode's own rules there). The
 mentions come from our own extraction, with exact character offsets, so ConText never has to find
 a concept itself: the span is placed as an entity before ConText runs (medspaCy's own target
 matcher misses many concepts written differently from the rule).
+
+medcode's rules (version 2) follow the ConText literature: "Extremities: No clubbing" negates
+forward; an age ("45-year-old") or a recent duration ("two-day history of") is not history; the
+present illness ("who presents", "now", "recent") ends a history cue's scope but not a negation's;
+discharge precautions ("call for", "return if") and study purposes ("to evaluate for") are
+hypothetical; "in remission" is a code axis (F10.21, C91.01), not history.
 """
 
 from __future__ import annotations
