@@ -57,6 +57,10 @@ _AIRSPACE = re.compile(r"\b(?:air[- ]?space|alveolar|parenchymal)\s+(?:opacity|o
                        re.I)
 
 
+# a typed influenza ("influenza A", "flu B", "H1N1") is an identified influenza virus (J10), not J11
+_FLU_TYPED = re.compile(r"\b(?i:influenza|flu)\s+(?i:type\s+)?(?:A|B)\b(?!\s*/)|\bH\d+N\d+\b")
+
+
 def neoplasm_wording(text: str) -> str:
     """Cancer, carcinoma and metastasis phrased the way ICD-10-CM titles phrase them."""
     text = _LUNG_LOBE.sub(lambda m: f"{'right' if m.group('side') == 'R' else 'left'} "
@@ -83,4 +87,6 @@ def expand(text: str, role: str = "any") -> str:
         expansion, context = table[m.group(1)]
         return expansion if context in ("any", role) else m.group(1)
 
-    return neoplasm_wording(_AIRSPACE.sub("lung infiltrate", pattern.sub(sub, text)))
+    text = _AIRSPACE.sub("lung infiltrate", pattern.sub(sub, text))
+    text = _FLU_TYPED.sub("influenza due to other identified influenza virus", text)
+    return neoplasm_wording(text)

@@ -92,3 +92,10 @@ def test_a_hedged_reading_ends_the_head_of_a_finding():
     heads = [m.text for m in extract(note) if m.primary]
     assert heads[0] == "Patchy right lower lobe airspace opacity"
     assert expand(heads[0]) == "Patchy right lower lobe lung infiltrate"
+
+
+def test_a_typed_influenza_is_an_identified_virus():
+    assert "identified influenza virus" in expand("Influenza A, rapid test positive")
+    assert "identified influenza virus" in expand("flu B")
+    assert expand("Influenza") == "Influenza"
+    assert "identified" not in expand("Influenza A/B negative")
