@@ -84,7 +84,7 @@ def llm_server(tiny_model, tmp_path_factory):
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)  # `medcode serve` shuts Serve down on Ctrl-C
             try:
-                proc.wait(60)
+                proc.wait(20)  # a graceful Serve shutdown takes longer; the group is killed below anyway
             except subprocess.TimeoutExpired:
                 pass
         try:
