@@ -27,7 +27,9 @@ from serving.pipeline.guidelines import (
     episode_of_care,
     history_query,
     hormone_sensitivity,
+    immunization_given,
     long_term_drugs,
+    preventive_exam_code,
     receptor_status,
 )
 from serving.pipeline.mentions import Mention, conjuncts, extract
@@ -241,6 +243,7 @@ class Coder:
         self._first_list_antineoplastic_therapy(enc, cs, result)
         problems = len({p.best.code for p in chosen if p.mention.primary}) or min(len(chosen), 1)
         result.em_level = em_level(enc, problems, assessment).as_dict()
+        self._encounter_reasons(enc, cs, result)
         return result
 
     @staticmethod
@@ -262,6 +265,33 @@ class Coder:
     def _confirms(picks: dict[str, _Pick]) -> bool:
         """Whether the assessment yielded a diagnosis, not only signs, symptoms and abnormal findings."""
         return any(p.mention.role in CODING_ROLES and not p.best.code.startswith("R") for p in picks.values())
+
+    @staticmethod
+    def _encounter_reasons(enc: Encounter, cs: CodeSet, result: CodingResult) -> None:
+        """Z codes for why the patient came (I.C.21.c): a preventive visit's routine examination
+        first-listed (Z00.0-, Z00.12-), and Z23 for a vaccine given."""
+        text = "\n".join(n.text for n in enc.notes)
+        have = [c.code for c in result.codes]
+        front: list[CodeSuggestion] = []
+        if (result.em_level or {}).get("basis") == "preventive":
+            code = preventive_exam_code(text, enc.patient.age_on(enc.date_of_service), have)
+            if code and cs.is_billable(code):
+                # the exam mention itself may have reached another encounter code: the rule decides
+                result.codes = [c for c in result.codes if not c.code.startswith(("Z00.0", "Z00.1", "Z02."))]
+                front.append(CodeSuggestion(code=code, description=cs.codes[code].description, confidence=0.8,
+                                            rank=1, explanation="preventive visit: routine examination (I.C.21.c.13)"))
+        given = [(ni, h) for ni, n in enumerate(enc.notes) if (h := immunization_given(n.text)) is not None]
+        if given and "Z23" not in have and cs.is_billable("Z23"):
+            ni, hit = given[0]
+            note = enc.notes[ni].text
+            result.codes.append(CodeSuggestion(
+                code="Z23", description=cs.codes["Z23"].description, confidence=0.8, rank=len(result.codes) + 1,
+                evidence=[Evidence(start=hit.start, end=hit.end, text=note[hit.start:hit.end], note_index=ni)],
+                explanation="vaccine administered at this encounter"))
+        if front or given:
+            result.codes[:0] = front
+            for rank, c in enumerate(result.codes, start=1):
+                c.rank = rank
 
     @staticmethod
     def _first_list_antineoplastic_therapy(enc: Encounter, cs: CodeSet, result: CodingResult) -> None:

@@ -220,3 +220,38 @@ def antineoplastic_encounter(note: str) -> list[DrugHit]:
             if m and code not in hits:
                 hits[code] = DrugHit(code, line.start() + m.start(), line.start() + m.end())
     return sorted(hits.values(), key=lambda h: h.code)
+
+
+_VACCINE = re.compile(r"\b(?:vaccin\w*|immuniz\w*|Tdap|DTaP|Td\b|flu shot|Shingrix|Prevnar|Pneumovax|PCV\d+|PPSV23|"
+                      r"Gardasil|HPV\d*\s+vaccine|MMR|Varivax|hepatitis [AB] vaccine|COVID-19 vaccine|RSV vaccine)", re.I)
+_VACCINE_GIVEN = re.compile(r"\b(?:given|administered|IM\b|intramuscular|injected|lot\s*#?)", re.I)
+_VACCINE_NOT = re.compile(r"\b(?:declin\w*|refus\w*|due\b|recommend\w*|discuss\w*|deferred|next visit|will|"
+                          r"up to date|UTD|prior|previous)\b", re.I)
+
+
+def immunization_given(note: str) -> DrugHit | None:
+    """Z23 when a vaccine is documented as administered at this encounter."""
+    for line in re.finditer(r"[^\n]+", note):
+        text = line.group()
+        m = _VACCINE.search(text)
+        if m and _VACCINE_GIVEN.search(text) and not _VACCINE_NOT.search(text):
+            return DrugHit("Z23", line.start() + m.start(), line.start() + m.end())
+    return None
+
+
+_ABNORMAL_FINDINGS = re.compile(r"\bwith abnormal (?:findings?|results?)\b|\bw/ abnormal\b", re.I)
+_NORMAL_FINDINGS = re.compile(r"\bwithout abnormal (?:findings?|results?)\b|\bw/o abnormal\b|\bno abnormal findings\b", re.I)
+
+
+def preventive_exam_code(note: str, age: int | None, other_codes: list[str]) -> str | None:
+    """The routine-examination Z code for a preventive visit (I.C.21.c.13): with abnormal findings
+    when the note says so, or when a condition (not a status or history Z code) was coded."""
+    if age is None:
+        return None
+    if _NORMAL_FINDINGS.search(note):
+        abnormal = False
+    else:
+        abnormal = bool(_ABNORMAL_FINDINGS.search(note)) or any(not c.startswith("Z") for c in other_codes)
+    if age >= 18:
+        return "Z00.01" if abnormal else "Z00.00"
+    return "Z00.121" if abnormal else "Z00.129"

@@ -31,6 +31,7 @@ _CUES = re.compile(
     r"status post|s/p|\?)\b",
     re.I,
 )
+_MEASURED = re.compile(r"\([^()]*\d[^()]*\)")
 _FAMILY_ITEM = re.compile(r"[^,;.\n]+")
 FALLBACK_ROLES = frozenset({"preamble", "chief_complaint", "hpi", "results", "reasoning"})
 
@@ -47,8 +48,10 @@ class Mention:
 
     def query(self) -> str:
         text = expand(self.lead + self.text, role="assessment" if self.role in CODING_ROLES else self.role)
-        # assertion cues are handled by ConText; in the query they only dilute the match
-        return _CUES.sub(" ", text).strip() or text
+        # assertion cues are handled by ConText; in the query they only dilute the match, and so do
+        # measurements in parentheses ("Prediabetes (A1c 6.0)", "CHF (EF 30%)")
+        text = _MEASURED.sub(" ", text)
+        return " ".join(_CUES.sub(" ", text).split()) or text
 
 
 def _trim(note: str, s: int, e: int) -> tuple[int, int]:

@@ -95,3 +95,23 @@ def test_chemotherapy_and_immunotherapy_encounters_are_first_listed(coder):
     assert "Z51.11" not in code(coder, planned)
     # nor is chemotherapy without a coded malignancy
     assert "Z51.11" not in code(coder, "Assessment:\n1. Essential hypertension.\nMethotrexate given IM today.\n")
+
+
+def test_preventive_visit_lists_the_routine_exam_first_and_z23_for_a_vaccine(coder):
+    text = ("ANNUAL PREVENTIVE EXAM\nAssessment/Plan:\n1. Adult wellness exam.\n2. Prediabetes (A1c 6.0).\n"
+            "Immunization: Influenza vaccine 0.5 mL IM L deltoid, lot #FL1, VIS given.\n")
+    codes = code(coder, text)
+    assert codes[0] == "Z00.01" and "R73.03" in codes and "Z23" in codes
+    normal = "ANNUAL PREVENTIVE EXAM\nAssessment:\n1. Adult wellness exam without abnormal findings.\n"
+    assert code(coder, normal)[0] == "Z00.00"
+    # a vaccine only recommended is not Z23
+    assert "Z23" not in code(coder, "Assessment:\n1. Essential hypertension.\nShingrix recommended, pt will consider.\n")
+
+
+def test_preventive_exam_code_by_age():
+    from serving.pipeline.guidelines import preventive_exam_code
+
+    assert preventive_exam_code("well child visit", 6, []) == "Z00.129"
+    assert preventive_exam_code("well child visit", 6, ["H66.001"]) == "Z00.121"
+    assert preventive_exam_code("annual physical", 50, ["Z79.01"]) == "Z00.00"
+    assert preventive_exam_code("annual physical", None, []) is None
