@@ -33,11 +33,13 @@ def ranker(
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
     dense: Annotated[bool | None, typer.Option("--dense/--no-dense",
                                                help="dense retrieval for validation candidates")] = None,
+    calibrate_only: Annotated[bool, typer.Option(
+        "--calibrate-only", help="refit the calibration of the artifact in --out (after the fused ranker changed)")] = False,
 ) -> None:
     """Train the cross-encoder ranker from the ICD-10-CM reference data; write artifact + manifest."""
     from medcore.refdata.releases import latest_codeset
     from medcore.settings import get_settings
-    from serving.ranker.train import TrainConfig, train
+    from serving.ranker.train import TrainConfig, recalibrate, train
 
     if not 1 <= layers <= 6:
         typer.echo("error: --layers must be 1-6", err=True)
@@ -48,7 +50,8 @@ def ranker(
     target = out or get_settings().var_dir / "ranker" / "cross-v1"
     cfg = TrainConfig(out=target, seed=seed, n_layers=layers, steps=steps, max_minutes=max_minutes,
                       limit_examples=limit_examples, val_queries=val_queries, threads=threads, dense=dense)
-    report = train(latest_codeset(), cfg)
+    report = (recalibrate if calibrate_only else train)(latest_codeset(), cfg)
     m = report.manifest
     sys.stdout.write(json.dumps({"out": str(report.out), "steps": report.steps, "seconds": m["seconds"],
-                                 "stopped_by": m["stopped_by"], "validation": m["validation"]}, indent=2) + "\n")
+                                 "stopped_by": m.get("stopped_by"), "calibration": m["calibration"],
+                                 "validation": m["validation"]}, indent=2) + "\n")

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     ranker: Literal["cross", "fused"] = "fused"
     ranker_artifact: Path | None = None  # default: serving/ranker/data/cross-v1
     ranker_top_k: int = 8
+    # the cross-encoder reorders only candidates within this margin of the best fused score, and the
+    # fused score still decides whether to code; negative: it reorders the whole shortlist and its
+    # calibrated probability is the score the thresholds read
+    ranker_margin: float = 0.1
 
     # LLM adjudication and appeal drafting (serving/llm, docs/LLM.md); no model path: ranker only
     llm_model_path: Path | None = None

@@ -363,7 +363,8 @@ class Coder:
             return None
         from serving.ranker.rerank import CrossRanker
 
-        return CrossRanker(cs, fused, scorer, top_k=self.settings.ranker_top_k)
+        margin = self.settings.ranker_margin
+        return CrossRanker(cs, fused, scorer, top_k=self.settings.ranker_top_k, margin=margin if margin >= 0 else None)
 
     @staticmethod
     def _rerank_request(m: Mention, query: str, route, cands):

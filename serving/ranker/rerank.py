@@ -43,12 +43,19 @@ class CrossRanker:
     scorer : CrossScorer
     top_k : int
         Candidates per mention the cross-encoder reads.
+    margin : float, optional
+        When set, the cross-encoder only reorders the candidates within ``margin`` of the best fused
+        score, and each keeps its fused score (so the coder's thresholds decide as with the fused
+        ranker). When None, it reorders the whole shortlist and the calibrated probability becomes
+        the score the thresholds read.
     """
 
     name = "cross"
 
-    def __init__(self, cs: CodeSet, fused: FusedRanker, scorer: CrossScorer, top_k: int = 8):
+    def __init__(self, cs: CodeSet, fused: FusedRanker, scorer: CrossScorer, top_k: int = 8,
+                 margin: float | None = None):
         self.cs, self.fused, self.scorer, self.top_k = cs, fused, scorer, top_k
+        self.margin = margin
         self._ranked: dict[int, tuple[list[Candidate], list[Ranked]]] = {}
         self.pairs_scored = 0
 
@@ -60,7 +67,10 @@ class CrossRanker:
             if req.route is not None:
                 ranked = [r for r in ranked if r.code.startswith(req.route)]
             ok = req.eligible or (lambda r: True)
-            shortlists.append([r for r in ranked if ok(r)][: self.top_k])
+            sl = [r for r in ranked if ok(r)][: self.top_k]
+            if self.margin is not None and sl:
+                sl = [r for r in sl if r.score >= sl[0].score - self.margin]
+            shortlists.append(sl)
         pairs = [(req.query, doc_text(self.cs, r.code)) for req, sl in zip(requests, shortlists, strict=True) for r in sl]
         self.pairs_scored += len(pairs)
         logits = self.scorer.logits(pairs)
@@ -75,7 +85,8 @@ class CrossRanker:
             keyed.sort(key=lambda t: t[:3])
             out = []
             for neg_conf, _, _, r in keyed:
-                r.score = -neg_conf
+                if self.margin is None:
+                    r.score = -neg_conf
                 out.append(r)
             self._ranked[id(req.candidates)] = (req.candidates, out)
 

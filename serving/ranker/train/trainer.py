@@ -196,6 +196,34 @@ def train(cs: CodeSet, cfg: TrainConfig, retriever=None) -> TrainReport:
     return TrainReport(cfg.out, total, step, manifest, model)
 
 
+def recalibrate(cs: CodeSet, cfg: TrainConfig, retriever=None) -> TrainReport:
+    """Refit the calibration (and the validation metrics) of the artifact in ``cfg.out`` without
+    retraining: for when the fused ranker, whose score the calibration reads, has changed."""
+    import json
+
+    from serving.ranker.cross import MANIFEST_FILE, load_model
+
+    t0 = time.perf_counter()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    model, manifest = load_model(cfg.out)
+    seed = int(manifest.get("seed", cfg.seed))
+    cfg = TrainConfig(**{**asdict(cfg), "seed": seed, "max_length": int(manifest.get("max_length", cfg.max_length)),
+                         "n_layers": int(manifest["n_layers"])})
+    retriever = retriever or _retriever(cs, cfg.dense)
+    builder = PairBuilder(cs, seed, bm25=retriever.bm25)
+    builder.examples("train", limit=cfg.limit_examples)  # fills the text → codes map the negatives avoid
+    val_ex = builder.examples("val", limit=cfg.val_queries if cfg.limit_examples else None)[: cfg.val_queries]
+    val = validate(cs, CrossScorer(model, tokenizer(), cfg.max_length), builder, val_ex, retriever, cfg)
+    manifest["calibration"] = val["calibration"]
+    manifest["validation"] = val["metrics"]
+    manifest["recalibrated"] = {"seconds": round(time.perf_counter() - t0, 1), "code_set": cs.release,
+                                "heldout_queries": len(val_ex)}
+    (cfg.out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    _say(f"recalibrated {cfg.out}: {manifest['calibration']}")
+    return TrainReport(cfg.out, time.perf_counter() - t0, int(manifest.get("steps", 0)), manifest, model)
+
+
 def _count(items) -> dict[str, int]:
     out: dict[str, int] = {}
     for i in items:
@@ -263,22 +291,37 @@ def validate(cs: CodeSet, scorer: CrossScorer, builder: PairBuilder, val_ex, ret
     return {"metrics": metrics, "calibration": asdict(cal)}
 
 
-def fit_calibration(logit: np.ndarray, fused: np.ndarray, label: np.ndarray, iters: int = 200) -> Calibration:
-    """Logistic regression of the label on (cross logit, fused score), by Newton steps (tiny, exact)."""
+def fit_calibration(logit: np.ndarray, fused: np.ndarray, label: np.ndarray, l2: float = 1e-3,
+                    iters: int = 100) -> Calibration:
+    """Logistic regression of the label on (cross logit, fused score): Newton steps with backtracking
+    on the mean log-loss plus a small L2 penalty on the two slopes (held-out candidates are often
+    separable, and an unpenalised fit would run off to infinity)."""
     if len(label) == 0 or label.min() == label.max():
         return Calibration()
-    x = np.column_stack([logit, fused, np.ones_like(logit)])
-    w = np.array([1.0, 0.0, 0.0])
+    x = np.column_stack([logit, fused, np.ones_like(logit)]).astype(np.float64)
+    y = label.astype(np.float64)
+    n = len(y)
+    reg = np.array([l2, l2, 0.0])
+
+    def loss(w: np.ndarray) -> float:
+        z = x @ w
+        return float(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(reg * w * w))
+
+    w = np.array([0.0, 0.0, 0.0])
+    cur = loss(w)
     for _ in range(iters):
         p = 1 / (1 + np.exp(-np.clip(x @ w, -30, 30)))
-        g = x.T @ (p - label) + 1e-3 * w
-        h = (x * (p * (1 - p))[:, None]).T @ x + 1e-3 * np.eye(3)
+        g = x.T @ (p - y) / n + reg * w
+        h = (x * (p * (1 - p))[:, None]).T @ x / n + np.diag(reg) + 1e-9 * np.eye(3)
         step = np.linalg.solve(h, g)
-        w -= step
-        if np.abs(step).max() < 1e-8:
+        t = 1.0
+        while t > 1e-4 and loss(w - t * step) > cur:
+            t /= 2
+        new = w - t * step
+        new_loss = loss(new)
+        if new_loss > cur or abs(cur - new_loss) < 1e-10:
             break
-    if not np.all(np.isfinite(w)):
-        return Calibration()
+        w, cur = new, new_loss
     return Calibration(a=round(float(w[0]), 6), b=round(float(w[1]), 6), c=round(float(w[2]), 6))
 
 

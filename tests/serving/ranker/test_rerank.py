@@ -55,6 +55,21 @@ def test_cross_ranker_reorders_the_shortlist_by_calibrated_confidence(cs):
     assert len(ranked) <= 3 and len(scorer.seen) <= 3  # only the shortlist is read
 
 
+def test_with_a_margin_it_only_breaks_near_ties_and_the_fused_score_decides(cs):
+    fused = FusedRanker(cs)
+    query = "type 2 diabetes mellitus with diabetic chronic kidney disease"
+    c = cands("E11.9", "E11.22", "I10")
+    before = {r.code: r.score for r in fused.score(query, c)}
+    near = [k for k, v in before.items() if v >= max(before.values()) - 0.1]
+    ranker = CrossRanker(cs, fused, StubScorer("Essential"), top_k=8, margin=0.1)  # likes I10
+    ranker.prepare([RerankRequest(query, c)])
+    ranked = ranker.score(query, c)
+    assert {r.code for r in ranked} == set(near)  # far-behind candidates are not offered
+    assert all(r.score == before[r.code] for r in ranked)  # the fused score still decides
+    if "I10" not in near:
+        assert ranked[0].code != "I10"
+
+
 def test_gates_and_routes_limit_what_the_cross_encoder_reads(cs):
     scorer = StubScorer("hypertension")
     ranker = CrossRanker(cs, FusedRanker(cs), scorer, top_k=8)
