@@ -358,6 +358,11 @@ class Coder:
                 result.review.append(hit.code)
 
     def _cross_ranker(self, cs: CodeSet, fused: FusedRanker):
+        if self.settings.ranker == "cross" and type(self)._best is not Coder._best:
+            # a subclass that ranks elsewhere (serving.api.pipeline.DistributedCoder: the Ray ranker
+            # deployment) never reads an in-process reranking; say so rather than claim "cross"
+            self.ranker_status = "fused (the cross-encoder reranks in-process coding only)"
+            return None
         scorer = self.cross_scorer()
         if scorer is None:
             return None

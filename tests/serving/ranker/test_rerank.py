@@ -105,3 +105,12 @@ def test_coder_with_a_stub_cross_encoder_keeps_confidence_in_range(monkeypatch):
     codes = [c.code for c in res.codes]
     assert "I10" in codes  # the stub likes it
     assert all(0.0 <= c.confidence <= 1.0 for c in res.codes)
+
+
+def test_the_distributed_coder_says_it_ranks_with_the_fused_head(cs):
+    from serving.api.pipeline import DistributedCoder
+
+    coder = DistributedCoder(lambda release, queries, k: [[] for _ in queries], lambda reqs: [[] for _ in reqs],
+                             dense_on=False, settings=Settings(ranker="cross"))
+    assert coder._cross_ranker(cs, FusedRanker(cs)) is None
+    assert coder.ranker_status.startswith("fused (")
