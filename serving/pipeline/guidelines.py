@@ -104,14 +104,19 @@ class DrugHit:
     end: int
 
 
-@lru_cache(maxsize=1)
-def _drug_patterns() -> list[tuple[str, re.Pattern[str]]]:
+@lru_cache(maxsize=4)
+def _code_patterns(path: Path, left: str = r"\b", right: str = r"\b") -> list[tuple[str, re.Pattern[str]]]:
+    """(code, compiled pattern) rows of a ``code<TAB>regex`` table such as data/long_term_drugs.tsv."""
     out = []
-    for line in _DRUGS.read_text().splitlines():
+    for line in path.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             code, pattern = line.split("\t", 1)
-            out.append((code, re.compile(rf"\b(?:{pattern})\b", re.I)))
+            out.append((code, re.compile(rf"{left}(?:{pattern}){right}", re.I)))
     return out
+
+
+def _drug_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    return _code_patterns(_DRUGS)
 
 
 _STOPPED = re.compile(r"\b(?:stop(?:ped)?|discontinu\w*|d/c|held|hold|off|allerg\w*|intoleran\w*|declin\w*|"
@@ -196,14 +201,9 @@ _NOT_GIVEN = re.compile(r"\b(?:plan\w*|will|consider\w*|discuss\w*|next|previous
                         r"stopp?ed|discontinu\w*|complet\w*)\b", re.I)
 
 
-@lru_cache(maxsize=1)
 def _therapy_patterns() -> list[tuple[str, re.Pattern[str]]]:
-    out = []
-    for line in _THERAPY.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            code, pattern = line.split("\t", 1)
-            out.append((code, re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.I)))
-    return out
+    # "5-FU" and "AC-T" hold hyphens, so a hyphen does not end a drug name here
+    return _code_patterns(_THERAPY, r"(?<![\w-])", r"(?![\w-])")
 
 
 def antineoplastic_encounter(note: str) -> list[DrugHit]:
