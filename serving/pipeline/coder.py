@@ -153,7 +153,8 @@ class Coder:
         )
         picks: dict[str, _Pick] = {}
         queue: list[tuple[int, Mention, AssertionFlags, str, tuple[str, ...] | None]] = []
-        reasons: list[tuple[int, Mention, AssertionFlags, str, tuple[str, ...] | None]] = []
+        # notes with a chief complaint or indication, read only when the assessment confirms nothing
+        with_reasons: list[tuple[int, str, list, int]] = []
         for ni, note in enumerate(enc.notes):
             sections = split_sections(note.text)
             mentions = [
@@ -161,9 +162,8 @@ class Coder:
                 if m.role not in NON_DIAGNOSTIC_ROLES or m.role == "family_history"
             ]
             flags = assess(note.text, [(m.start, m.end) for m in mentions])
-            reasons.extend((ni, m, f, m.query(), None)
-                           for m, f in self._reasons_for_visit(note.text, sections, len(mentions))
-                           if allowed(f, enc.setting)[0])
+            if any(s.role == "chief_complaint" for s in sections):
+                with_reasons.append((ni, note.text, sections, len(mentions)))
             for m, f in zip(mentions, flags, strict=True):
                 if m.role == "family_history":
                     f = AssertionFlags(negated=f.negated, family=True)
@@ -175,9 +175,14 @@ class Coder:
                     queue.append((ni, m, f, history_query(m.query(), why), HISTORY_ROUTES[why]))
                 else:
                     result.dropped.append({"note_index": ni, "start": m.start, "end": m.end, "reason": why})
+
+        def reasons() -> list[tuple[int, Mention, AssertionFlags, str, None]]:
+            return [(ni, m, f, m.query(), None) for ni, text, sections, after in with_reasons
+                    for m, f in self._reasons_for_visit(text, sections, after) if allowed(f, enc.setting)[0]]
+
         if not any(m.primary and m.role in CODING_ROLES for _, m, _, _, route in queue if route is None):
-            queue.extend(reasons)  # the assessment confirms nothing: the reasons for the visit instead
-            reasons = []
+            queue.extend(reasons())  # the assessment confirms nothing: the reasons for the visit instead
+            with_reasons = []
         assessment = "\n".join(
             sec.text(n.text) for n in enc.notes for sec in split_sections(n.text) if sec.role == "assessment"
         ) or None
@@ -215,9 +220,9 @@ class Coder:
                     have.evidence.append(ev)
                     if best.score > have.best.score:
                         have.best = best
-            if attempt is queue and reasons and not self._confirms(picks):
+            if attempt is queue and with_reasons and not self._confirms(picks):
                 # only signs, symptoms and findings so far (IV.K): the ordering reasons are coded too
-                retry.extend(r for ni, m, f, _, _ in reasons
+                retry.extend(r for ni, m, f, _, _ in reasons()
                              for r in ([(ni, p, f, p.query(), None) for p in conjuncts(m)] or [(ni, m, f, m.query(), None)]))
         chosen = self._resolve_excludes1(cs, list(picks.values()))
         # sequencing: assessment items in the order the clinician listed them, heads before details

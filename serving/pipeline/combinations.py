@@ -144,7 +144,7 @@ def _best_with(cs: CodeSet, index, a: str, b: str) -> tuple[str, bool] | None:
     a_title = content_tokens(cs.get(a).description)
     best: tuple[tuple, str, bool] | None = None
     for path, plain in _bases(cs, a):
-        for base in sorted({path, *_one_level_deeper(index, path)}):
+        for base in sorted({path, *_children(cs).get(path, ())}):
             deeper = base != path
             if deeper and not content_tokens(base[len(path) + 2 :]) & a_title:
                 continue  # "coronary, native vessel" is what I25.10 says; "coronary, bypass graft" is not
@@ -166,22 +166,13 @@ def _neg(code: str) -> tuple[int, ...]:
     return tuple(-ord(ch) for ch in code)
 
 
-def _one_level_deeper(index, path: str) -> list[str]:
-    """Index paths one subterm below ``path`` ("..., coronary" → "..., coronary, native vessel")."""
-    return _children(id(index), index).get(path, [])
-
-
-_CHILDREN: dict[int, dict[str, list[str]]] = {}
-
-
-def _children(key: int, index) -> dict[str, list[str]]:
-    out = _CHILDREN.get(key)
-    if out is None:
-        out = {}
-        for k in index:
-            if ", " in k:
-                out.setdefault(k.rsplit(", ", 1)[0], []).append(k)
-        _CHILDREN[key] = out
+@lru_cache(maxsize=4)
+def _children(cs: CodeSet) -> dict[str, list[str]]:
+    """"with" base paths by the path one subterm above them."""
+    out: dict[str, list[str]] = {}
+    for k in _with_index(cs):
+        if ", " in k:
+            out.setdefault(k.rsplit(", ", 1)[0], []).append(k)
     return out
 
 
