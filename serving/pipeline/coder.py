@@ -8,6 +8,7 @@ the Lambda handler and the CLI are adapters around :class:`Coder`.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,24 @@ SECONDARY_STRICT_COVERAGE = 0.75
 # with dense retrieval on, a pick must also be semantically close to the mention: lexical overlap
 # alone ("RTC 3 mo" and a Babesia title) is not evidence
 MIN_DENSE_SIMILARITY = 0.35
+# words that qualify a condition without naming one: "Frequent PVCs, symptomatic, benign-appearing"
+# must not code "symptomatic" as symptomatic neurosyphilis
+_QUALIFIERS = frozenset(
+    "stable unstable symptomatic asymptomatic benign appearing benign-appearing improved improving controlled "
+    "uncontrolled well-controlled poorly-controlled worsening worse better resolved resolving new chronic acute mild "
+    "moderate severe bilateral left right unchanged persistent recurrent intermittent ongoing active good poor "
+    "fair frequent occasional rare likely overall currently today now clinically significant noted present "
+    "status quo baseline at of and with w the a an in on is are was".split()
+)
+# a normal finding ("structurally normal heart", "QTc normal") is not a diagnosis, unless the code is
+# itself about normality (normal pregnancy, normal pressure hydrocephalus)
+_NORMAL = re.compile(r"(?<!ab)\bnormal\b|\bunremarkable\b|\bwithin normal limits\b|\bWNL\b", re.I)
+
+
+def _names_a_condition(query: str) -> bool:
+    """False for a query made only of qualifiers ("symptomatic", "stable", "benign-appearing")."""
+    words = re.findall(r"[a-z][a-z-]*", query.lower())
+    return any(w not in _QUALIFIERS for w in words)
 
 
 class CodingResult(BaseModel):
@@ -400,9 +419,11 @@ class Coder:
             ranked = [r for r in ranked if r.code.startswith(route)]
             if ranked and ranked[0].score >= PRIMARY_MIN and ranked[0].query_coverage >= MIN_QUERY_COVERAGE:
                 ranked[0].strict_coverage = 1.0  # the route, not the wording, made it a history code
-        if not ranked:
+        if not ranked or not _names_a_condition(query):
             return None
         best = ranked[0]
+        if _NORMAL.search(m.text) and not any("normal" in t.lower() for t in (best.description, best.matched_text)):
+            return None
         code = episode_of_care(cs, best.code, m.text, enc.notes[ni].text)
         if code != best.code:
             best = Ranked(code, cs.codes[code].description, best.score, best.query_coverage,

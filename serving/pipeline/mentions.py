@@ -32,6 +32,9 @@ _CUES = re.compile(
     re.I,
 )
 _MEASURED = re.compile(r"\([^()]*\d[^()]*\)")
+# "Displaced bimalleolar fx L ankle s/p ORIF": what follows "s/p" is the procedure done for the
+# condition, not part of its name (a mention that starts with the cue is a status, routed by the coder)
+_AFTER_PROCEDURE = re.compile(r"(?<=\w)[\s,;-]+(?:s/p|S/P|status\s+post)\b.*$", re.I)
 _FAMILY_ITEM = re.compile(r"[^,;.\n]+")
 FALLBACK_ROLES = frozenset({"preamble", "chief_complaint", "hpi", "results", "reasoning"})
 
@@ -47,7 +50,8 @@ class Mention:
     lead: str = ""  # words the mention inherits from the phrase it was split from ("metastases to ")
 
     def query(self) -> str:
-        text = expand(self.lead + self.text, role="assessment" if self.role in CODING_ROLES else self.role)
+        text = _AFTER_PROCEDURE.sub("", self.lead + self.text)
+        text = expand(text, role="assessment" if self.role in CODING_ROLES else self.role)
         # assertion cues are handled by ConText; in the query they only dilute the match, and so do
         # measurements in parentheses ("Prediabetes (A1c 6.0)", "CHF (EF 30%)")
         text = _MEASURED.sub(" ", text)
@@ -137,7 +141,7 @@ def extract(note: str, sections: list[Section] | None = None, coding_roles: froz
                 rest_start = s
             for m in _SENTENCE.finditer(note, rest_start, e):
                 ss, se = _trim(note, m.start(), m.end())
-                if se - ss >= 4 and (ss, se) != head:
+                if se - ss >= 3 and (ss, se) != head:
                     mentions.append(Mention(ss, se, note[ss:se], sec.role, False, len(mentions)))
     # family history is coded as such (Z80-Z84): its items are mentions too, routed by the coder
     for sec in (s for s in sections if s.role == "family_history"):
@@ -149,7 +153,7 @@ def extract(note: str, sections: list[Section] | None = None, coding_roles: froz
     return mentions
 
 
-_CONJUNCT = re.compile(r",\s*|\s+(?:and|w/|with|&|plus)\s+|\s*/\s*|;\s*", re.I)
+_CONJUNCT = re.compile(r",\s*|\s+(?:and|w/|with|&|plus)\s+|(?<!\b\w)\s*/\s*(?!\w\b)|;\s*", re.I)
 
 
 def conjuncts(m: Mention) -> list[Mention]:

@@ -63,19 +63,38 @@ def build_corpus(cs: CodeSet) -> list[Doc]:
 _SEX_WORDS = frozenset({"female", "male"})
 
 
+def _initial_encounters(cs: CodeSet, kids: list[str]) -> list[str]:
+    """Billable descendants with 7th-character families cut to one code per family (its initial
+    encounter, "A"), so S82.84- reaches its six laterality and displacement children, not 96 codes."""
+    out, families = [], set()
+    for code in kids:
+        entry = cs.codes[code]
+        if not (entry.generated and entry.parent):
+            out.append(code)
+        elif entry.parent not in families:
+            family = [k for k in cs.billable_descendants(entry.parent)]
+            families.add(entry.parent)
+            out.append(next((k for k in family if k.endswith("A")), family[0]))
+    return out
+
+
 def _axis_variants(cs: CodeSet, header: str, text: str, limit: int = 6) -> list[tuple[str, str]]:
     """An index path that stops at a header ("Neoplasm, malignant, lung, upper lobe" → C34.1-) also
     reaches each of the header's few billable children, carrying the words that tell them apart
     ("right", "left") as a nonessential modifier: a note that says "right upper lobe" then lands on
     C34.11, one that says neither side on the unspecified C34.10."""
-    kids = cs.billable_descendants(header)
+    kids = _initial_encounters(cs, cs.billable_descendants(header))
     if not 1 < len(kids) <= limit:
         return []
     base = set(tokenize(cs.codes[header].description))
     out = []
     for code in kids:
+        # a 7th-character code is told apart by its parent's words (the coder re-picks the episode of
+        # care): "Displaced bimalleolar fracture of left lower leg", not "..., initial encounter"
+        entry = cs.codes[code]
+        said = cs.codes[entry.parent].description if entry.generated and entry.parent else entry.description
         # the patient's sex is not a note's word: the coder filters codes for the other sex
-        extra = [w for w in tokenize(cs.codes[code].description) if w not in base and w not in _SEX_WORDS]
+        extra = [w for w in tokenize(said) if w not in base and w not in _SEX_WORDS]
         if 0 < len(extra) <= 3:
             out.append((code, f"{text} ({' '.join(extra)})"))
     return out
