@@ -26,6 +26,7 @@ from serving.pipeline.guidelines import (
     HISTORY_ROUTES,
     antineoplastic_encounter,
     episode_of_care,
+    history_code,
     history_query,
     hormone_sensitivity,
     immunization_given,
@@ -66,6 +67,27 @@ def _names_a_condition(query: str) -> bool:
     """False for a query made only of qualifiers ("symptomatic", "stable", "benign-appearing")."""
     words = re.findall(r"[a-z][a-z-]*", query.lower())
     return any(w not in _QUALIFIERS for w in words)
+
+
+def _history_from_condition(cs: CodeSet, ranked: list[Ranked], route: tuple[str, ...]) -> Ranked | None:
+    """A history mention coded the way a coder does it: the condition first, then the history code
+    whose chapter holds it (guidelines.history_code). None when a history code itself matches the
+    mention at least as well (Z91.81 "history of falling"), or no condition is recognised."""
+    kind = "family" if route[0] == "Z80" else "historical"
+    condition = next((r for r in ranked if not r.code.startswith("Z")), None)
+    if condition is None or condition.score < PRIMARY_MIN or condition.query_coverage < MIN_QUERY_COVERAGE:
+        return None
+    if condition.dense is not None and condition.dense < MIN_DENSE_SIMILARITY:
+        return None
+    direct = next((r for r in ranked if r.code.startswith(route)), None)
+    if direct is not None and direct.score >= condition.score:
+        return None
+    code = history_code(cs, condition.code, kind)
+    if code is None:
+        return None
+    return Ranked(code, cs.codes[code].description, condition.score, condition.query_coverage, 1.0,
+                  f"{condition.matched_text} ({condition.code}, as {'family' if kind == 'family' else 'personal'} "
+                  "history)", 1.0, condition.dense)
 
 
 class CodingResult(BaseModel):
@@ -416,6 +438,9 @@ class Coder:
         # a code for the other sex's anatomy is never the answer (C50.422 for a woman)
         ranked = [r for r in ranker.score(query, cands) if not conflicts_with_sex(cs, r.code, enc.patient.sex)]
         if route is not None:
+            mapped = _history_from_condition(cs, ranked, route)
+            if mapped is not None:
+                return mapped
             ranked = [r for r in ranked if r.code.startswith(route)]
             if ranked and ranked[0].score >= PRIMARY_MIN and ranked[0].query_coverage >= MIN_QUERY_COVERAGE:
                 ranked[0].strict_coverage = 1.0  # the route, not the wording, made it a history code

@@ -53,12 +53,45 @@ _RELATIVES = re.compile(
 _CANCER = re.compile(r"\b(?:cancer|malignancy)\b", re.I)
 
 
+# "former smoker", "quit tobacco": the Alphabetic Index enters a smoker under nicotine dependence
+_TOBACCO = re.compile(r"\b(?:former|ex-?|quit|past|remote)?\s*(?:smoker|smoking|tobacco(?:\s+(?:use|user|smoker))?|"
+                      r"cigarettes?)\b", re.I)
+_HISTORY_TABLE = Path(__file__).resolve().parent / "data" / "history_codes.tsv"
+
+
 def history_query(query: str, route: str) -> str:
     """The Alphabetic Index phrasing for a history code: "History, family, malignant neoplasm, breast"."""
     what = _RELATIVES.sub(" ", query) if route == "family" else query
     what = _CANCER.sub("malignant neoplasm", what)
+    what = _TOBACCO.sub(" nicotine dependence ", what)
     kind = "family" if route == "family" else "personal"
     return f"history {kind} {' '.join(what.split())}"
+
+
+@lru_cache(maxsize=1)
+def _history_rows() -> list[tuple[str, str, list[tuple[str, str]]]]:
+    rows = []
+    for line in _HISTORY_TABLE.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        kind, code, ranges = line.split("\t")
+        spans = []
+        for r in ranges.split():
+            lo, _, hi = r.partition("-")
+            spans.append((nodot(lo), nodot(hi or lo)))
+        rows.append((kind, code, spans))
+    return rows
+
+
+def history_code(cs: CodeSet, condition: str, kind: str) -> str | None:
+    """The family (``kind="family"``, Z80-Z84) or personal (``"historical"``, Z85-Z87) history code
+    for a condition code, by the chapter and block structure the history categories mirror:
+    I45.81 (long QT syndrome) in a mother is Z82.49, C18.7 in the patient's past is Z85.038."""
+    c = nodot(condition)
+    for k, code, spans in _history_rows():
+        if k == kind and any(lo <= c[: len(lo)] <= hi for lo, hi in spans):
+            return code if cs.is_billable(code) else None
+    return None
 
 
 def episode_of_care(cs: CodeSet, code: str, mention: str, note: str) -> str:

@@ -52,6 +52,28 @@ def category_vocab(cs: CodeSet) -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in vocab.items()}
 
 
+# axes on which a title can say the opposite of the mention: "recurrent episode" is not a single
+# episode, "left" is not "right", "acute" is not "chronic" (unless the mention says both)
+OPPOSITES: tuple[tuple[str, str], ...] = (
+    ("single", "recurrent"), ("acute", "chronic"), ("left", "right"), ("bilateral", "left"), ("bilateral", "right"),
+    ("benign", "malignant"), ("systolic", "diastolic"), ("open", "closed"), ("displaced", "nondisplaced"),
+    ("primary", "secondary"), ("upper", "lower"), ("partial", "complete"), ("unilateral", "bilateral"),
+    ("mild", "moderate"), ("mild", "severe"), ("moderate", "severe"), ("controlled", "uncontrolled"),
+    ("initial", "subsequent"), ("initial", "sequela"), ("subsequent", "sequela"),
+)
+CONTRADICTION_PENALTY = 0.1
+
+
+def contradictions(query_words: set[str], title_words: set[str]) -> int:
+    """How many axes the title states the opposite of what the mention states."""
+    n = 0
+    for a, b in OPPOSITES:
+        for x, y in ((a, b), (b, a)):
+            if x in query_words and y not in query_words and y in title_words and x not in title_words:
+                n += 1
+    return n
+
+
 @dataclass(slots=True)
 class Ranked:
     code: str
@@ -121,7 +143,9 @@ class FusedRanker:
                 best_q *= 0.5  # the code does not name the condition the mention names
                 strict *= 0.5
             best_q *= 0.8 + 0.2 * (len(q_axis) / len(q))  # words the category cannot express: mildly weaker
-            penalty = 0.05 if "other" in tokenize(entry.description) and not ({"other", "specified"} & q_words) else 0.0
+            title = set(tokenize(entry.description))
+            penalty = 0.05 if "other" in title and not ({"other", "specified"} & q_words) else 0.0
+            penalty += CONTRADICTION_PENALTY * contradictions(q_words, title)
             matrix.append((best_q, best_d, c.dense, c.bm25_rel, penalty))
             rows.append(Ranked(c.code, entry.description, 0.0, best_q, best_d, best_text, strict,
                                c.dense if self.dense_on else None))
