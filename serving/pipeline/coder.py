@@ -24,7 +24,9 @@ from serving.pipeline.assertion import AssertionFlags, assess
 from serving.pipeline.combinations import combine, missing_additional, supported
 from serving.pipeline.guidelines import (
     HISTORY_ROUTES,
+    WEIGHT_CONDITIONS,
     antineoplastic_encounter,
+    bmi_code,
     episode_of_care,
     history_code,
     history_query,
@@ -33,6 +35,7 @@ from serving.pipeline.guidelines import (
     long_term_drugs,
     preventive_exam_code,
     receptor_status,
+    status_codes,
 )
 from serving.pipeline.mentions import Mention, conjuncts, extract
 from serving.pipeline.sections import CODING_ROLES, NON_DIAGNOSTIC_ROLES, split_sections
@@ -69,6 +72,9 @@ def _names_a_condition(query: str) -> bool:
     return any(w not in _QUALIFIERS for w in words)
 
 
+_CATCH_ALL = re.compile(r"\bunspecified\b|\bother (?:specified )?(?:conditions|diseases)\b", re.I)
+
+
 def _history_from_condition(cs: CodeSet, ranked: list[Ranked], route: tuple[str, ...]) -> Ranked | None:
     """A history mention coded the way a coder does it: the condition first, then the history code
     whose chapter holds it (guidelines.history_code). None when a history code itself matches the
@@ -80,7 +86,9 @@ def _history_from_condition(cs: CodeSet, ranked: list[Ranked], route: tuple[str,
     if condition.dense is not None and condition.dense < MIN_DENSE_SIMILARITY:
         return None
     direct = next((r for r in ranked if r.code.startswith(route)), None)
-    if direct is not None and direct.score >= condition.score:
+    # a history title that names the mention itself wins ("Personal history of nicotine dependence"),
+    # but not a catch-all ("Family history of malignant neoplasm, unspecified")
+    if direct is not None and direct.score >= condition.score and not _CATCH_ALL.search(direct.description):
         return None
     code = history_code(cs, condition.code, kind)
     if code is None:
@@ -286,6 +294,7 @@ class Coder:
                 result.review.append(p.best.code)
         self._add_long_term_drugs(enc, cs, result)
         self._add_status_codes(enc, cs, result)
+        self._add_documented_status(enc, cs, result)
         self._first_list_antineoplastic_therapy(enc, cs, result)
         problems = len({p.best.code for p in chosen if p.mention.primary}) or min(len(chosen), 1)
         result.em_level = em_level(enc, problems, assessment).as_dict()
@@ -380,6 +389,37 @@ class Coder:
                     rank=len(result.codes) + 1,
                     evidence=[Evidence(start=hit.start, end=hit.end, text=note.text[hit.start:hit.end], note_index=ni)],
                     explanation="status the malignancy's 'use additional code' note asks for",
+                ))
+
+    def _add_documented_status(self, enc: Encounter, cs: CodeSet, result: CodingResult) -> None:
+        """Status codes the note documents (devices, grafts, transplants, ostomies, oxygen or dialysis
+        dependence, artificial joints: I.C.21.c.3), and the BMI (Z68) when a weight diagnosis that it
+        is reported with is coded (I.B.14)."""
+        if not result.codes:
+            return  # a status alone is not a reason for the encounter
+        have = {c.code for c in result.codes}
+        age = enc.patient.age_on(enc.date_of_service)
+        for ni, note in enumerate(enc.notes):
+            sections = split_sections(note.text)
+            spans = [(s.start, s.end) for s in sections if s.role not in ("family_history", "ros")]
+            # a device placed at this encounter (a procedure section documents it) is not yet a status
+            done_here = {h.code for h in status_codes(note.text, [(s.start, s.end) for s in sections
+                                                                  if s.role == "procedure"])}
+            hits = [h for h in status_codes(note.text, spans) if h.code not in done_here]
+            if any(c.startswith(WEIGHT_CONDITIONS) for c in have):
+                bmi = bmi_code(note.text, age, spans)
+                hits += [bmi] if bmi else []
+            for hit in hits:
+                if hit.code in have or not cs.is_billable(hit.code) or len(result.codes) >= self.settings.max_codes:
+                    continue
+                have.add(hit.code)
+                bmi = hit.code.startswith("Z68")
+                result.codes.append(CodeSuggestion(
+                    code=hit.code, description=cs.codes[hit.code].description, confidence=0.75,
+                    rank=len(result.codes) + 1,
+                    evidence=[Evidence(start=hit.start, end=hit.end, text=note.text[hit.start:hit.end], note_index=ni)],
+                    explanation="BMI reported with the coded weight diagnosis (guideline I.B.14)" if bmi
+                    else "status documented in the note (guideline I.C.21.c.3)",
                 ))
 
     def _add_long_term_drugs(self, enc: Encounter, cs: CodeSet, result: CodingResult) -> None:

@@ -290,3 +290,86 @@ def preventive_exam_code(note: str, age: int | None, other_codes: list[str]) -> 
     if age >= 18:
         return "Z00.01" if abnormal else "Z00.00"
     return "Z00.121" if abnormal else "Z00.129"
+
+
+_STATUS = Path(__file__).resolve().parent / "data" / "status_codes.tsv"
+# a clause that denies, plans or weighs the device or procedure does not document a status
+_NOT_STATUS = re.compile(r"\b(?:no|not|denies|never|without|will|plan\w*|consider\w*|candidate|eval\w*|refer\w*|"
+                         r"if|possible|possibly|schedul\w*|pending|recommend\w*|discuss\w*|declin\w*|defer\w*|"
+                         r"indicat\w*|needs?|may|should|would|workup|work-up|removed|explant\w*|reversed|"
+                         r"check|interrogat\w*)\b", re.I)
+# a current device check is still a status, but "pacemaker check" / "ICD interrogation" is read as the
+# visit's reason, which the assessment codes; the status is taken from the other clauses
+
+
+def _clause(note: str, start: int, end: int) -> str:
+    left = max(note.rfind(ch, 0, start) for ch in ".;\n") + 1
+    rights = [i for i in (note.find(ch, end) for ch in ".;\n") if i != -1]
+    return note[left: min(rights) if rights else len(note)]
+
+
+def status_codes(note: str, spans: list[tuple[int, int]]) -> list[DrugHit]:
+    """Status Z codes the note documents anywhere in the given spans (I.C.21.c.3): devices and grafts
+    (Z95), transplants (Z94), artificial openings (Z93), dependence on oxygen or dialysis (Z99),
+    an insulin pump (Z96.41); and artificial joints with their side (Z96.6-)."""
+    hits: dict[str, DrugHit] = {}
+    for s, e in spans:
+        for code, rx in _code_patterns(_STATUS, r"(?<![\w-])", r"(?![\w-])"):
+            for m in rx.finditer(note, s, e):
+                if code in hits:
+                    break
+                if not _NOT_STATUS.search(_clause(note, m.start(), m.end())):
+                    hits[code] = DrugHit(code, m.start(), m.end())
+                    break
+        for m in _JOINT.finditer(note, s, e):
+            code = _joint_code(m)
+            if code and code not in hits and not _NOT_STATUS.search(_clause(note, m.start(), m.end())):
+                hits[code] = DrugHit(code, m.start(), m.end())
+    return sorted(hits.values(), key=lambda h: h.start)
+
+
+_SIDE = r"(?:left|right|L|R|lt|rt|bilateral|bilat|B/L|BL)"
+_JOINT = re.compile(
+    rf"(?:\b(?P<side>{_SIDE})\.?\s+)?(?P<joint>(?:TKA|TKR|THA|THR|TSA|rTSA)\b|total\s+(?:knee|hip|shoulder)\s+"
+    rf"(?:arthroplasty|replacement)|(?:knee|hip|shoulder)\s+(?:arthroplasty|replacement)|(?:reverse\s+)?total\s+shoulder)"
+    rf"(?:\s*\(?(?P<side2>{_SIDE})\b\)?)?", re.I)
+_JOINT_BASE = {"knee": "Z96.65", "hip": "Z96.64", "shoulder": "Z96.61"}
+
+
+def _joint_code(m: re.Match[str]) -> str | None:
+    joint = m.group("joint").lower()
+    kind = ("knee" if "k" in joint[:3] or "knee" in joint else "hip" if "h" in joint[:3] or "hip" in joint
+            else "shoulder")
+    side = (m.group("side") or m.group("side2") or "").lower().rstrip(".")
+    digit = {"left": "2", "l": "2", "lt": "2", "right": "1", "r": "1", "rt": "1"}.get(side)
+    if digit is None and side:
+        digit = "3" if kind != "shoulder" else "9"
+    return _JOINT_BASE[kind] + (digit or "9")
+
+
+_BMI = re.compile(r"\bBMI\b\s*(?:of|is|=|:)?\s*(?P<value>\d{2}(?:\.\d+)?)(?!\s*(?:th|st|nd|rd|%|percentile))"
+                  r"|\bBMI\b[^.\n]{0,20}?(?P<pct>\d{1,2}(?:\.\d+)?)\s*(?:th|st|nd|rd)?\s*(?:%ile|percentile|%)", re.I)
+# the conditions a BMI is reported with (I.B.14: the BMI only with an associated, documented diagnosis)
+WEIGHT_CONDITIONS = ("E66", "E43", "E44", "E45", "E46", "R63.6", "R63.5", "R62.5", "E88.81")
+
+
+def bmi_code(note: str, age: int | None, spans: list[tuple[int, int]]) -> DrugHit | None:
+    """Z68 for the documented BMI: adult bands from age 20, pediatric percentiles from 2 to 19."""
+    for s, e in spans:
+        m = _BMI.search(note, s, e)
+        if m is None:
+            continue
+        if m.group("value") and (age is None or age >= 20):
+            v = float(m.group("value"))
+            if v < 20:
+                code = "Z68.1"
+            elif v < 40:
+                code = f"Z68.{int(v)}"
+            else:
+                code = "Z68.41" if v < 45 else "Z68.42" if v < 50 else "Z68.43" if v < 60 else "Z68.44" if v < 70 else "Z68.45"
+            return DrugHit(code, m.start(), m.end())
+        if m.group("pct") and age is not None and 2 <= age < 20:
+            p = float(m.group("pct"))
+            code = "Z68.51" if p < 5 else "Z68.52" if p < 85 else "Z68.53" if p < 95 else "Z68.54"
+            return DrugHit(code, m.start(), m.end())
+    return None
