@@ -95,7 +95,9 @@ def _rules(default_path: str | Path, ours_path: Path) -> list:
     rules = default + ConTextRule.from_json(str(ours_path))
     for rule in rules:
         if rule.category.upper() == "HISTORICAL":
-            rule.terminated_by = set(rule.terminated_by or ()) | {"HISTORICAL_END"}
+            rule.terminated_by = set(rule.terminated_by or ()) | {"HISTORICAL_END", "LIST_END"}
+        elif rule.category.upper() == "POSSIBLE_EXISTENCE":
+            rule.terminated_by = set(rule.terminated_by or ()) | {"LIST_END"}
     return rules
 
 

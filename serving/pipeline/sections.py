@@ -79,11 +79,20 @@ def _normalise(header: str) -> str:
     return re.sub(r"\s+", " ", header.strip().lower().replace("_", " "))
 
 
+_DIAGNOSIS_HEADER = re.compile(
+    r"(?:(?:principal|primary|secondary|other|additional|admitting|admission|discharge|final|working|"
+    r"differential|pre-?op(?:erative)?|post-?op(?:erative)?|active|chronic|ed|encounter|visit)\s+)*"
+    r"(?:dx|dxs|diagnos[ie]s|problems?|conditions)|secondary|comorbidities")
+
+
 def header_role(header: str) -> str | None:
     """The role of a header phrase, or None when it is not a known section header."""
     h = _normalise(header)
     if h in _LOOKUP:
         return _LOOKUP[h]
+    # "Principal dx", "Secondary", "Discharge diagnoses", "Other diagnoses": a diagnosis list
+    if _DIAGNOSIS_HEADER.fullmatch(h):
+        return "assessment"
     # "Exam R knee", "CXR today", "Labs (drawn 4/1)": the leading words decide
     words = h.split(" ")
     for n in range(min(len(words), 4), 0, -1):
