@@ -57,7 +57,10 @@ _LEADING_CUE = re.compile(
     r"free\s+of|ruled\s+out|rule\s+out|r/o|probable|probably|possible|possibly|likely|suspected|"
     r"suspicious\s+for|concern(?:ing)?\s+for|questionable|presumed|cannot\s+exclude|"
     r"(?:personal\s+|past\s+)?(?:history|hx|h/o)\s+of|h/o|hx|s/p|status\s+post|prior|previous|remote|"
-    r"family\s+(?:history|hx)(?:\s+of)?|fhx(?:\s+of)?|fh\s+of|former|ex-|quit|if|should|risk\s+of)\b[\s:,-]*",
+    r"family\s+(?:history|hx)(?:\s+of)?|fhx(?:\s+of)?|fh\s+of|former|ex-|quit|if|should|risk\s+of|"
+    # "brother w/ lung ca": the relative is the experiencer cue, the rest the condition
+    r"(?:(?:maternal|paternal)\s+)?(?:mother|father|mom|dad|brother|sister|sibling|son|daughter|aunt|uncle|"
+    r"grandmother|grandfather|cousin|parent)s?(?:\s+(?:w/|with|had|has|died\s+of|dx'?d\s+with))?)\b[\s:,-]*",
     re.I,
 )
 

@@ -28,6 +28,7 @@ from serving.pipeline.guidelines import (
     antineoplastic_encounter,
     bmi_code,
     episode_of_care,
+    history_chapter_codes,
     history_code,
     history_query,
     hormone_sensitivity,
@@ -72,15 +73,22 @@ def _names_a_condition(query: str) -> bool:
     return any(w not in _QUALIFIERS for w in words)
 
 
+_EXTERNAL_CAUSES = ("V", "W", "X", "Y")
+_HISTORY_PREFIX = re.compile(r"^history (?:family|personal) ")
+_NOT_CONDITION_WORDS = frozenset({"unspecified", "other", "site", "with", "without", "malignant", "neoplasm", "disease",
+                                  "diseases", "disorder", "disorders", "type", "history", "family", "organs", "specified",
+                                  "conditions", "system"})
 _CATCH_ALL = re.compile(r"\bunspecified\b|\bother (?:specified )?(?:conditions|diseases)\b", re.I)
 
 
-def _history_from_condition(cs: CodeSet, ranked: list[Ranked], route: tuple[str, ...]) -> Ranked | None:
+def _history_from_condition(cs: CodeSet, ranked: list[Ranked], conditions: list[Ranked],
+                            route: tuple[str, ...]) -> Ranked | None:
     """A history mention coded the way a coder does it: the condition first, then the history code
     whose chapter holds it (guidelines.history_code). None when a history code itself matches the
     mention at least as well (Z91.81 "history of falling"), or no condition is recognised."""
     kind = "family" if route[0] == "Z80" else "historical"
-    condition = next((r for r in ranked if not r.code.startswith("Z")), None)
+    # the condition as scored against the mention's own words, without "history family"
+    condition = conditions[0] if conditions else None
     if condition is None or condition.score < PRIMARY_MIN or condition.query_coverage < MIN_QUERY_COVERAGE:
         return None
     if condition.dense is not None and condition.dense < MIN_DENSE_SIMILARITY:
@@ -95,7 +103,7 @@ def _history_from_condition(cs: CodeSet, ranked: list[Ranked], route: tuple[str,
         return None
     return Ranked(code, cs.codes[code].description, condition.score, condition.query_coverage, 1.0,
                   f"{condition.matched_text} ({condition.code}, as {'family' if kind == 'family' else 'personal'} "
-                  "history)", 1.0, condition.dense)
+                  "history)", 1.0, condition.dense, condition=condition.code)
 
 
 class CodingResult(BaseModel):
@@ -273,7 +281,7 @@ class Coder:
                 # only signs, symptoms and findings so far (IV.K): the ordering reasons are coded too
                 retry.extend(r for ni, m, f, _, _ in reasons()
                              for r in ([(ni, p, f, p.query(), None) for p in conjuncts(m)] or [(ni, m, f, m.query(), None)]))
-        chosen = self._resolve_excludes1(cs, list(picks.values()))
+        chosen = self._resolve_excludes1(cs, self._relevant_family_history(cs, list(picks.values()), assessment))
         # sequencing: assessment items in the order the clinician listed them, heads before details
         chosen.sort(key=lambda p: (p.note_index, not p.mention.primary, p.mention.order))
         chosen = self._combine(cs, chosen)
@@ -476,9 +484,13 @@ class Coder:
     def _best(cs, ranker, enc, ni, m, query, route, cands) -> Ranked | None:  # noqa: PLR0913
         """The mention's code, or None when nothing passes the thresholds."""
         # a code for the other sex's anatomy is never the answer (C50.422 for a woman)
-        ranked = [r for r in ranker.score(query, cands) if not conflicts_with_sex(cs, r.code, enc.patient.sex)]
+        # external causes (V00-Y99) are reported with the injury they explain, never as a diagnosis
+        ranked = [r for r in ranker.score(query, cands)
+                  if not conflicts_with_sex(cs, r.code, enc.patient.sex) and not r.code.startswith(_EXTERNAL_CAUSES)]
         if route is not None:
-            mapped = _history_from_condition(cs, ranked, route)
+            condition_query = _HISTORY_PREFIX.sub("", query)
+            conditions = [r for r in ranker.score(condition_query, cands) if not r.code.startswith(("Z", *_EXTERNAL_CAUSES))]
+            mapped = _history_from_condition(cs, ranked, conditions, route)
             if mapped is not None:
                 return mapped
             ranked = [r for r in ranked if r.code.startswith(route)]
@@ -501,6 +513,29 @@ class Coder:
         if best.dense is not None and best.dense < MIN_DENSE_SIMILARITY and route is None:
             return None
         return best
+
+    @staticmethod
+    def _relevant_family_history(cs: CodeSet, picks: list[_Pick], assessment: str | None) -> list[_Pick]:
+        """A relative's condition read only from the family history section is coded when it bears on
+        this encounter: a coded condition is in the same chapter, or the assessment names it (a
+        mother's Hodgkin lymphoma at a lymphadenopathy work-up). The assessment's own family history
+        items are always coded."""
+        current = {cs.get(p.best.code).chapter for p in picks
+                   if p.mention.role != "family_history" and cs.get(p.best.code) and not p.best.code.startswith("Z")}
+        said = (assessment or "").lower()
+        out = []
+        for p in picks:
+            if p.mention.role != "family_history":
+                out.append(p)
+                continue
+            source = cs.get(p.best.condition) if p.best.condition else None
+            # the condition's own title, or the family history title's ("Family history of diabetes mellitus")
+            title = source.description if source else p.best.description.lower().replace("family history of", "")
+            words = [w for w in re.findall(r"[a-z]{4,}", title.lower()) if w not in _NOT_CONDITION_WORDS]
+            sources = [source] if source else [cs.get(c) for c in history_chapter_codes(p.best.code)]
+            if any(e is not None and e.chapter in current for e in sources) or any(re.search(rf"\b{w}", said) for w in words):
+                out.append(p)
+        return out
 
     @staticmethod
     def _combine(cs: CodeSet, chosen: list[_Pick]) -> list[_Pick]:

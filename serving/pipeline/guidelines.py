@@ -94,6 +94,12 @@ def history_code(cs: CodeSet, condition: str, kind: str) -> str | None:
     return None
 
 
+def history_chapter_codes(history: str) -> list[str]:
+    """The condition categories a history code stands for (the first of each range), for example
+    Z82.3 → ["I60", "I69"]: the reverse of :func:`history_code`."""
+    return [lo for _, code, spans in _history_rows() if code == history for lo, _ in spans]
+
+
 def episode_of_care(cs: CodeSet, code: str, mention: str, note: str) -> str:
     """Re-pick the 7th character of an injury code from the documentation (I.C.19.a)."""
     entry = cs.get(code)

@@ -84,6 +84,7 @@ class Ranked:
     matched_text: str
     strict_coverage: float = 0.0  # share of all the mention's words the code's texts contain
     dense: float | None = None  # cosine with the code title; None when dense retrieval is off
+    condition: str | None = None  # for a history code: the condition code it was derived from
 
 
 @dataclass(slots=True)
