@@ -74,6 +74,7 @@ def _names_a_condition(query: str) -> bool:
 
 
 _EXTERNAL_CAUSES = ("V", "W", "X", "Y")
+_STATUS_POST = re.compile(r"\s*(?:s/p|status\s+post)\b", re.I)
 _HISTORY_PREFIX = re.compile(r"^history (?:family|personal) ")
 _NOT_CONDITION_WORDS = frozenset({"unspecified", "other", "site", "with", "without", "malignant", "neoplasm", "disease",
                                   "diseases", "disorder", "disorders", "type", "history", "family", "organs", "specified",
@@ -227,7 +228,7 @@ class Coder:
                 ok, why = allowed(f, enc.setting)
                 if ok:
                     queue.append((ni, m, f, m.query(), None))
-                elif why in HISTORY_ROUTES and m.primary or why == "family":
+                elif why in HISTORY_ROUTES and (m.primary or m.role in CODING_ROLES) or why == "family":
                     # history-of and family history are coded as such (Z80-Z87), not as the condition
                     queue.append((ni, m, f, history_query(m.query(), why), HISTORY_ROUTES[why]))
                 else:
@@ -487,12 +488,14 @@ class Coder:
         # external causes (V00-Y99) are reported with the injury they explain, never as a diagnosis
         ranked = [r for r in ranker.score(query, cands)
                   if not conflicts_with_sex(cs, r.code, enc.patient.sex) and not r.code.startswith(_EXTERNAL_CAUSES)]
-        if route is not None:
+        if route is not None and not _STATUS_POST.match(m.text):
+            # "status post <procedure>" is a status (Z95-Z99, the status table), not a past condition
             condition_query = _HISTORY_PREFIX.sub("", query)
             conditions = [r for r in ranker.score(condition_query, cands) if not r.code.startswith(("Z", *_EXTERNAL_CAUSES))]
             mapped = _history_from_condition(cs, ranked, conditions, route)
-            if mapped is not None:
+            if mapped is not None and mapped.score >= (PRIMARY_MIN if m.primary else SECONDARY_MIN):
                 return mapped
+        if route is not None:
             ranked = [r for r in ranked if r.code.startswith(route)]
             if ranked and ranked[0].score >= PRIMARY_MIN and ranked[0].query_coverage >= MIN_QUERY_COVERAGE:
                 ranked[0].strict_coverage = 1.0  # the route, not the wording, made it a history code

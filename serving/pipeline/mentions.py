@@ -31,6 +31,7 @@ _CUES = re.compile(
     r"status post|s/p|\?)\b",
     re.I,
 )
+_UNCLOSED_ASIDE = re.compile(r"(?<=\w)\s*\([^()]*$")
 _MEASURED = re.compile(r"\([^()]*\d[^()]*\)")
 # "Displaced bimalleolar fx L ankle s/p ORIF": what follows "s/p" is the procedure done for the
 # condition, not part of its name (a mention that starts with the cue is a status, routed by the coder)
@@ -51,6 +52,8 @@ class Mention:
 
     def query(self) -> str:
         text = _AFTER_PROCEDURE.sub("", self.lead + self.text)
+        # an aside cut off by the item split ("Hodgkin lymphoma in her 40s (treated") is not the condition
+        text = _UNCLOSED_ASIDE.sub("", text)
         text = expand(text, role="assessment" if self.role in CODING_ROLES else self.role)
         # assertion cues are handled by ConText; in the query they only dilute the match, and so do
         # measurements in parentheses ("Prediabetes (A1c 6.0)", "CHF (EF 30%)")

@@ -38,12 +38,16 @@ def test_seventh_character_follows_the_episode_of_care(cs):
 
 def test_history_query_uses_the_index_phrasing():
     assert history_query("breast cancer in her mother", "family") == "history family breast malignant neoplasm in her"
-    assert history_query("tobacco use", "historical") == "history personal tobacco use"
+    # the Alphabetic Index enters tobacco use under nicotine dependence (Z87.891)
+    assert history_query("tobacco use", "historical") == "history personal nicotine dependence"
 
 
 def test_family_history_is_coded_as_family_history(coder):
-    codes = code(coder, "FHx: mother with breast cancer.\nAssessment:\n1. Essential hypertension - stable.")
+    codes = code(coder, "FHx: mother with breast cancer.\nAssessment:\n1. Lump in left breast.")
     assert "Z80.3" in codes and "C50.919" not in codes and not any(c.startswith("C50") for c in codes)
+    # a relative's condition from the family history section that bears on nothing assessed is not coded
+    codes = code(coder, "FHx: mother with breast cancer.\nAssessment:\n1. Essential hypertension - stable.")
+    assert codes == ["I10"]
 
 
 def test_history_of_is_coded_as_personal_history(coder):

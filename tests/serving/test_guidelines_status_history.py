@@ -182,10 +182,6 @@ def test_documented_coronary_stent_is_z95_5(coder):
     assert "Z95.5" in codes and any(c.startswith("I25") for c in codes)
 
 
-@pytest.mark.xfail(strict=True, reason="'Status post RCA stent' goes the historical route, whose condition is "
-                                       "T82.855S (stenosis of coronary artery stent, sequela), mapped by "
-                                       "history_codes.tsv S00-T88 to Z87.828 (healed injury); codes are "
-                                       "['I25.10', 'Z87.828', 'Z95.5']")
 def test_status_post_stent_is_not_a_healed_injury(coder):
     note = ("HPI: 67 y/o M with CAD, PCI/DES to the RCA in 2019, here for follow-up.\n"
             "Assessment:\n1. Coronary artery disease of native coronary artery without angina.\n"
