@@ -74,6 +74,8 @@ def _names_a_condition(query: str) -> bool:
 
 
 _EXTERNAL_CAUSES = ("V", "W", "X", "Y")
+_UNSPECIFIED = re.compile(r"\bunspecified\b", re.I)
+_LINKED = re.compile(r"\s(?:with|w/)\s", re.I)
 _STATUS_POST = re.compile(r"\s*(?:s/p|status\s+post)\b", re.I)
 _HISTORY_PREFIX = re.compile(r"^history (?:family|personal) ")
 _NOT_CONDITION_WORDS = frozenset({"unspecified", "other", "site", "with", "without", "malignant", "neoplasm", "disease",
@@ -282,6 +284,7 @@ class Coder:
                 # only signs, symptoms and findings so far (IV.K): the ordering reasons are coded too
                 retry.extend(r for ni, m, f, _, _ in reasons()
                              for r in ([(ni, p, f, p.query(), None) for p in conjuncts(m)] or [(ni, m, f, m.query(), None)]))
+        self._refine_unspecified(cs, retriever, cross or ranker, enc, picks)
         chosen = self._resolve_excludes1(cs, self._relevant_family_history(cs, list(picks.values()), assessment))
         # sequencing: assessment items in the order the clinician listed them, heads before details
         chosen.sort(key=lambda p: (p.note_index, not p.mention.primary, p.mention.order))
@@ -516,6 +519,35 @@ class Coder:
         if best.dense is not None and best.dense < MIN_DENSE_SIMILARITY and route is None:
             return None
         return best
+
+    def _refine_unspecified(self, cs: CodeSet, retriever: HybridRetriever, ranker, enc: Encounter,
+                            picks: dict[str, _Pick]) -> None:
+        """An "unspecified" pick for a mention that links two conditions ("CAD of native coronary artery
+        w/ stable angina" → I25.119) is refined through the combination the index gives its parts: the
+        angina coded alone (I20.89) and combined with the pick (I.A.15) → I25.118."""
+        todo = [(key, p, parts) for key, p in picks.items()
+                if p.mention.primary and _UNSPECIFIED.search(p.best.description) and _LINKED.search(p.mention.text)
+                and (parts := conjuncts(p.mention))]
+        if not todo:
+            return
+        queries = [part.query() for _, _, parts in todo for part in parts]
+        hits = iter(retriever.search(queries, k=self.settings.retrieval_k))
+        for key, p, parts in todo:
+            codes = []
+            for part in parts:
+                cands = next(hits)
+                best = self._best(cs, ranker, enc, p.note_index, part, part.query(), None, cands)
+                if best is not None:
+                    codes.append(best.code)
+            for c in combine(cs, [p.best.code, *codes]):
+                # a sibling of the pick (I25.119 → I25.118), never a broader or different condition
+                if (c.code != p.best.code and c.code[:-1] == p.best.code[:-1] and cs.is_billable(c.code)
+                        and not _UNSPECIFIED.search(cs.codes[c.code].description)):
+                    p.best = Ranked(c.code, cs.codes[c.code].description, p.best.score, p.best.query_coverage,
+                                    p.best.doc_coverage, f"{p.best.matched_text} (with {', '.join(codes)}: combination "
+                                    "code, guideline I.A.15)", p.best.strict_coverage, p.best.dense)
+                    picks[c.code] = picks.pop(key)
+                    break
 
     @staticmethod
     def _relevant_family_history(cs: CodeSet, picks: list[_Pick], assessment: str | None) -> list[_Pick]:
