@@ -37,6 +37,7 @@ from serving.pipeline.guidelines import (
     preventive_exam_code,
     receptor_status,
     status_codes,
+    tobacco_status,
 )
 from serving.pipeline.mentions import Mention, conjuncts, extract
 from serving.pipeline.sections import CODING_ROLES, NON_DIAGNOSTIC_ROLES, split_sections
@@ -418,6 +419,9 @@ class Coder:
             done_here = {h.code for h in status_codes(note.text, [(s.start, s.end) for s in sections
                                                                   if s.role == "procedure"])}
             hits = [h for h in status_codes(note.text, spans) if h.code not in done_here]
+            # the patient's own tobacco status, unless the assessment coded it already
+            hits += [h for h in tobacco_status(note.text, spans)
+                     if h.code == "Z77.22" or not any(c.startswith(("F17", "Z87.891", "Z72.0")) for c in have)]
             if any(c.startswith(WEIGHT_CONDITIONS) for c in have):
                 bmi = bmi_code(note.text, age, spans)
                 hits += [bmi] if bmi else []

@@ -379,3 +379,50 @@ def bmi_code(note: str, age: int | None, spans: list[tuple[int, int]]) -> DrugHi
             code = "Z68.51" if p < 5 else "Z68.52" if p < 85 else "Z68.53" if p < 95 else "Z68.54"
             return DrugHit(code, m.start(), m.end())
     return None
+
+
+# tobacco in the social history or HPI (I.C.5.b / the "use additional code" notes of many chapters:
+# exposure to, use of, or history of tobacco dependence): "Former smoker, quit 2015" → Z87.891;
+# "smokes 1 ppd" → F17.210 (the Index: Smoker - see Dependence, drug, nicotine); vaping → F17.290;
+# chewing tobacco → F17.220; a household member who smokes → Z77.22 (environmental tobacco smoke)
+_TOBACCO_FORMER = re.compile(
+    r"\b(?:former|ex-?)\s*(?:cigarette\s+)?(?:smoker|tobacco\s+(?:use|user|smoker))\b|\bquit\s+(?:smoking|tobacco|cigarettes)\b|"
+    r"\b(?:former|remote|past|prior)\s+(?:smoking|tobacco\s+use)\b|\bsmoker,?\s+quit\b", re.I)
+_TOBACCO_CURRENT = re.compile(
+    r"\b(?:current|active|daily|everyday)\s+(?:cigarette\s+)?smoker\b|\bsmokes\b|\bstill\s+smok\w*|"
+    r"\b\d+(?:\.\d+)?\s*(?:ppd|packs?\s*(?:per|/|a)\s*day)\b|\bcurrent(?:ly)?\s+smok\w*|\bvap(?:es|ing)\b|"
+    r"\be-?cig(?:arette)?s?\b|\b(?:chews|dips|uses)\s+(?:tobacco|snuff|smokeless)|\bsmokeless\s+tobacco\s+use", re.I)
+_SECONDHAND = re.compile(
+    r"\b(?:second-?hand|passive)\s+smoke\b|\b(?:mother|father|parents?|dad|mom|caregiver|grand(?:mother|father|parents?)|"
+    r"household(?:\s+members?)?|husband|wife|spouse|partner|roommate)\s+(?:\w+\s+){0,2}smokes?\b", re.I)
+_TOBACCO_NOT = re.compile(r"\b(?:never|denies|denied|no|non-?smoker|not|nor)\b", re.I)
+_OTHER_PERSON = re.compile(r"\b(?:mother|father|parents?|dad|mom|caregiver|grand\w+|household|husband|wife|spouse|"
+                           r"partner|roommate|son|daughter|brother|sister)\b", re.I)
+
+
+def tobacco_status(note: str, spans: list[tuple[int, int]]) -> list[DrugHit]:
+    """The patient's tobacco status and exposure from the given spans (social history, HPI,
+    assessment): at most one of Z87.891 / F17.2-, and Z77.22."""
+    own: DrugHit | None = None
+    exposure: DrugHit | None = None
+    for s, e in spans:
+        for rx, former in ((_TOBACCO_FORMER, True), (_TOBACCO_CURRENT, False)):
+            for m in rx.finditer(note, s, e):
+                clause = _clause(note, m.start(), m.end())
+                if own is not None or _TOBACCO_NOT.search(clause) or _OTHER_PERSON.search(clause):
+                    continue
+                if not former and _TOBACCO_FORMER.search(clause):
+                    continue
+                if former:
+                    code = "Z87.891"
+                elif re.search(r"vap|e-?cig|cigar\b|cigars|pipe", clause, re.I):
+                    code = "F17.290"
+                elif re.search(r"chew|dip|snuff|smokeless", clause, re.I):
+                    code = "F17.220"
+                else:
+                    code = "F17.210"
+                own = DrugHit(code, m.start(), m.end())
+        for m in _SECONDHAND.finditer(note, s, e):
+            if exposure is None and not _TOBACCO_NOT.search(_clause(note, m.start(), m.end())):
+                exposure = DrugHit("Z77.22", m.start(), m.end())
+    return [h for h in (own, exposure) if h is not None]
