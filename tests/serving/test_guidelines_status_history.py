@@ -6,10 +6,18 @@ from pathlib import Path
 
 import pytest
 
-from medcore.model import Encounter, Note, Patient, Setting
+from medcore.model import Assertion, Encounter, Note, Patient, Setting
 from medcore.refdata.releases import codeset_for
+from serving.pipeline.assertion import assess
 from serving.pipeline.coder import Coder
-from serving.pipeline.guidelines import bmi_code, history_code, history_query, long_term_drugs, status_codes
+from serving.pipeline.guidelines import (
+    bmi_code,
+    history_code,
+    history_query,
+    long_term_drugs,
+    status_codes,
+    tobacco_status,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "serving" / "pipeline" / "data"
 
@@ -204,3 +212,102 @@ def test_bmi_is_coded_with_a_weight_diagnosis_only(coder):
     assert "E66.812" in codes and "Z68.36" in codes
     no_weight_dx = code(coder, "Vitals: BMI 27.\nAssessment:\n1. Essential hypertension.\n")
     assert "I10" in no_weight_dx and not any(c.startswith("Z68") for c in no_weight_dx)
+
+
+# -- family history in the assessment: a relative leads the mention -------------------------------------
+
+def test_a_mention_led_by_a_relative_is_family():
+    note = "A/P: 3. Former smoker; brother w/ lung ca - LDCT due."
+    i = note.index("brother w/ lung ca")
+    smoker = note.index("Former smoker")
+    fam, own = assess(note, [(i, i + len("brother w/ lung ca")), (smoker, smoker + len("Former smoker"))])
+    assert fam.status() is Assertion.family
+    assert own.status() is Assertion.historical and not own.family
+
+
+def test_former_smoker_with_a_brother_with_lung_cancer(coder):
+    note = ("OFFICE VISIT\nHPI: 66 y/o M with COPD, here for follow-up.\nAssessment:\n"
+            "1. COPD, stable on tiotropium.\n2. Former smoker; brother w/ lung ca - LDCT due 9/2026.\n")
+    codes = code(coder, note, age=66, sex="M")
+    assert "Z80.1" in codes and "Z87.891" in codes
+    assert not any(c.startswith("C34") for c in codes)   # the brother's cancer, not the patient's
+    assert not any(c.startswith("Y07") for c in codes)   # "brother" is not a perpetrator (external causes)
+
+
+# -- history items in the assessment's later sentences ----------------------------------------------------
+
+def test_healing_fracture_after_orif_with_a_history_of_dvt(coder):
+    note = ("OFFICE VISIT\nHPI: 58 y/o F, follow-up after ankle surgery.\nAssessment:\n"
+            "1. Displaced bimalleolar fx L ankle s/p ORIF - routine healing.\n2. Hx of DVT, no current signs.\n")
+    codes = code(coder, note, age=58, sex="F")
+    assert codes[0] == "S82.842D"
+    assert "Z86.718" in codes
+    assert not any(c.startswith("I82") for c in codes)
+
+
+def test_a_history_item_in_a_later_sentence_of_an_assessment_item_is_coded(coder):
+    note = ("OFFICE VISIT\nHPI: 58 y/o F, follow-up after ankle surgery.\nAssessment:\n"
+            "1. Displaced bimalleolar fx L ankle s/p ORIF - routine healing. Hx of DVT, no current signs.\n")
+    codes = code(coder, note, age=58, sex="F")
+    assert codes[0] == "S82.842D"
+    assert "Z86.718" in codes and not any(c.startswith("I82") for c in codes)
+
+
+# -- tobacco status from the social history and HPI ------------------------------------------------------
+
+def _tobacco(note):
+    return [(h.code, note[h.start:h.end]) for h in tobacco_status(note, [(0, len(note))])]
+
+
+@pytest.mark.parametrize(("note", "expected"), [
+    ("SHx: Former smoker, quit 2015 (30 pk-yr).", [("Z87.891", "Former smoker")]),
+    ("SHx: smokes 1 ppd x 30 yrs.", [("F17.210", "smokes")]),
+    ("SHx: vapes nicotine (e-cig) daily.", [("F17.290", "vapes")]),
+    ("chews tobacco daily", [("F17.220", "chews tobacco")]),
+    ("Never smoker; no secondhand smoke exposure.", []),
+    ("Father smokes in the home.", [("Z77.22", "Father smokes")]),
+])
+def test_tobacco_status(note, expected):
+    assert _tobacco(note) == expected
+
+
+def test_tobacco_status_offsets_index_the_note():
+    note = "HPI: 58 y/o F with cough.\nSHx: Lives with husband. Former smoker, quit 2015 (30 pk-yr).\n"
+    ((code_, start, end),) = [(h.code, h.start, h.end) for h in tobacco_status(note, [(0, len(note))])]
+    assert code_ == "Z87.891" and note[start:end] == "Former smoker"
+    # a span that leaves the social history out reports nothing
+    assert tobacco_status(note, [(0, note.index("SHx"))]) == []
+
+
+def test_a_household_smoker_is_exposure_not_the_patients_dependence():
+    codes = [c for c, _ in _tobacco("Father smokes in the home.")]
+    assert codes == ["Z77.22"] and not any(c.startswith("F17") for c in codes)
+
+
+def test_social_history_smoking_is_coded_once_with_the_assessment(coder):
+    note = ("OFFICE VISIT\nHPI: 55 y/o M for follow-up.\nSHx: smokes 1 ppd x 30 yrs.\nAssessment:\n"
+            "1. Nicotine dependence, cigarettes - counseled on cessation.\n")
+    codes = code(coder, note, age=55, sex="M")
+    assert [c for c in codes if c.startswith("F17")] == ["F17.210"]
+    # without the assessment saying it, the social history still gives the status
+    only_shx = note.replace("1. Nicotine dependence, cigarettes - counseled on cessation.", "1. Essential hypertension.")
+    assert {"I10", "F17.210"} <= set(code(coder, only_shx, age=55, sex="M"))
+
+
+def test_nicotine_dependence_on_e_cigarettes_is_other_tobacco_product(coder):
+    note = ("OFFICE VISIT\nHPI: 25 y/o M wants to quit vaping.\nAssessment:\n"
+            "1. Nicotine dependence, e-cigarettes - counseled.\n")
+    codes = code(coder, note, age=25, sex="M")
+    assert "F17.290" in codes and "F17.210" not in codes
+
+
+# -- family history relevance -----------------------------------------------------------------------------
+
+def test_family_history_is_coded_when_the_assessment_names_it(coder):
+    note = ("OFFICE VISIT\nHPI: 35 y/o F with neck nodes x 6 wk.\n"
+            "FHx: mother had Hodgkin lymphoma in her 40s (treated, lived to 80). Sister w/ breast ca.\n"
+            "Assessment:\n1. Generalized lymphadenopathy - suspicious for lymphoma.\n")
+    codes = code(coder, note, age=35, sex="F")
+    assert "Z80.7" in codes          # the mother's lymphoma bears on a lymphoma work-up
+    assert "Z80.3" not in codes      # the sister's breast cancer bears on nothing assessed
+    assert not any(c.startswith(("C81", "C50")) for c in codes)

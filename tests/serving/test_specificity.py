@@ -5,10 +5,12 @@ from datetime import date
 
 import pytest
 
-from medcore.model import Encounter, Note, Patient, Setting
+from medcore.model import Assertion, Encounter, Note, Patient, Setting
 from medcore.refdata.releases import codeset_for
+from serving.pipeline.assertion import assess
 from serving.pipeline.coder import Coder
 from serving.pipeline.mentions import Mention, conjuncts, extract
+from serving.pipeline.sections import header_role
 from serving.ranker.fused import FusedRanker, contradictions
 from serving.retriever.corpus import _axis_variants
 from serving.retriever.tokens import tokenize
@@ -112,3 +114,99 @@ def test_qualifier_and_normal_finding_parts_are_not_coded_on_their_own(coder):
     evidence = {ev.text.lower() for c in codes for ev in c.evidence}
     assert not evidence & {"symptomatic", "benign-appearing", "structurally normal heart"}, \
         [(c.code, [ev.text for ev in c.evidence]) for c in codes]
+
+
+# -- sections: any diagnosis-list header is an assessment -----------------------------------------------
+
+@pytest.mark.parametrize(("header", "role"), [
+    ("Principal dx", "assessment"),
+    ("Secondary", "assessment"),
+    ("Discharge diagnoses", "assessment"),
+    ("Other diagnoses", "assessment"),
+    ("Secondary dx", "assessment"),
+    # headers that are not diagnosis lists keep their own role
+    ("Social history", "social_history"),
+    ("Plan", "plan"),
+])
+def test_diagnosis_list_headers_are_assessments(header, role):
+    assert header_role(header) == role
+
+
+# -- ConText: a semicolon ends uncertainty and history scopes (LIST_END) ---------------------------------
+
+def _span(text, words):
+    i = text.index(words)
+    return i, i + len(words)
+
+
+def test_a_semicolon_ends_uncertainty_and_history_scopes():
+    text = "Secondary: HTN; probable UTI; sick sinus syndrome; h/o TIA 2019."
+    uti, sss, tia, htn = assess(text, [_span(text, w) for w in ("UTI", "sick sinus syndrome", "TIA", "HTN")])
+    assert uti.status() is Assertion.uncertain
+    # "probable" qualifies the UTI item only: the next list item is a confirmed diagnosis
+    assert sss.status() is Assertion.present and not sss.uncertain
+    assert tia.status() is Assertion.historical
+    assert htn.status() is Assertion.present
+
+
+def test_a_semicolon_ends_a_history_cue_before_the_next_item():
+    text = "PMH: h/o TIA; sick sinus syndrome."
+    tia, sss = assess(text, [_span(text, "TIA"), _span(text, "sick sinus syndrome")])
+    assert tia.historical
+    assert sss.status() is Assertion.present
+
+
+def test_a_negated_list_keeps_its_scope_across_semicolons():
+    # LIST_END ends uncertainty and history only: a denied symptom list stays denied item by item
+    text = "ROS: Denies fever; chills; night sweats."
+    flags = assess(text, [_span(text, w) for w in ("fever", "chills", "night sweats")])
+    assert [f.negated for f in flags] == [True, True, True]
+
+
+@pytest.mark.xfail(strict=True, reason="negation crosses ';' by design (LIST_END ends only uncertainty and "
+                   "history scopes): assess('No fever; cough present.') flags 'cough' negated=True")
+def test_a_finding_stated_present_after_a_semicolon_is_not_negated():
+    text = "No fever; cough present."
+    fever, cough = assess(text, [_span(text, "fever"), _span(text, "cough")])
+    assert fever.negated
+    assert cough.status() is Assertion.present
+
+
+# -- refinement: an unspecified pick for a linked mention becomes its specific sibling -------------------
+
+def _codes(coder, assessment, age=70, sex="M"):
+    note = f"OFFICE VISIT\nHPI: {age} y/o {sex} for follow-up.\nAssessment:\n{assessment}\n"
+    enc = Encounter(encounter_id="R", setting=Setting.office, patient=Patient(age=age, sex=sex),
+                    date_of_service=date(2026, 6, 1), notes=[Note(text=note)])
+    return [c.code for c in coder.code(enc).codes]
+
+
+def test_cad_with_stable_angina_is_refined_to_the_other_angina_sibling(coder):
+    codes = _codes(coder, "1. CAD of native coronary artery w/ stable angina - add isosorbide.")
+    assert "I25.118" in codes
+    assert "I25.119" not in codes      # the unspecified-angina sibling was refined
+    assert "I20.89" not in codes       # the angina is inside the combination code (I.A.15), not coded apart
+
+
+@pytest.mark.parametrize(("item", "expected"), [
+    # the index: Dependence, alcohol, with intoxication F10.229; uncomplicated F10.220
+    ("1. Alcohol dependence w/ acute intoxication, uncomplicated.", "F10.220"),
+    ("1. Alcohol dependence with intoxication.", "F10.229"),
+])
+def test_refinement_only_ever_picks_a_sibling(coder, item, expected):
+    codes = _codes(coder, item, age=50)
+    # never a broader code (F10.2-, F10.9-) or a different condition in place of the combination
+    assert codes and all(c.startswith("F10.22") for c in codes if c.startswith("F10"))
+    assert codes[0] == expected
+
+
+def test_a_secondary_diagnosis_list_is_coded_item_by_item(coder):
+    note = ("OFFICE VISIT\nHPI: 72 y/o M with palpitations.\n"
+            "Secondary: HTN; probable UTI; sick sinus syndrome; h/o TIA 2019.\n")
+    enc = Encounter(encounter_id="L", setting=Setting.office, patient=Patient(age=72, sex="M"),
+                    date_of_service=date(2026, 6, 1), notes=[Note(text=note)])
+    codes = [c.code for c in coder.code(enc).codes]
+    # the header makes the list an assessment; each ';' item carries its own assertion
+    assert {"I10", "I49.5", "Z86.73"} <= set(codes)
+    assert "N39.0" not in codes                      # an uncertain outpatient diagnosis is not coded (IV.H)
+    assert not any(c.startswith("G45") for c in codes)  # the TIA is history, not a current TIA
