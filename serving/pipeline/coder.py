@@ -25,6 +25,7 @@ from serving.pipeline.combinations import combine, missing_additional, supported
 from serving.pipeline.guidelines import (
     HISTORY_ROUTES,
     WEIGHT_CONDITIONS,
+    adverse_effect,
     antineoplastic_encounter,
     bmi_code,
     episode_of_care,
@@ -291,6 +292,7 @@ class Coder:
         chosen.sort(key=lambda p: (p.note_index, not p.mention.primary, p.mention.order))
         chosen = self._combine(cs, chosen)
         chosen = self._use_additional(cs, retriever, chosen)
+        chosen = self._adverse_effects(cs, enc, chosen)
         for rank, p in enumerate(chosen[: self.settings.max_codes], start=1):
             result.codes.append(
                 CodeSuggestion(
@@ -628,6 +630,32 @@ class Coder:
                               matched_text=f"{p.mention.text} (use additional code with {p.best.code})",
                               strict_coverage=p.best.strict_coverage, dense=p.best.dense)
                 out.append(_Pick(p.mention, p.note_index, p.flags, best, list(p.evidence)))
+        return out
+
+    @staticmethod
+    def _adverse_effects(cs: CodeSet, enc: Encounter, chosen: list[_Pick]) -> list[_Pick]:
+        """The T36-T50 adverse-effect code right after a condition whose statement blames a drug
+        (I.C.19.e.5.a: the nature of the effect first, then the drug)."""
+        out: list[_Pick] = []
+        have = {p.best.code for p in chosen}
+        for p in chosen:
+            out.append(p)
+            if p.best.code.startswith(("Z", "T")):
+                continue
+            note = enc.notes[p.note_index].text
+            line_start = note.rfind("\n", 0, p.mention.start) + 1
+            line_end = note.find("\n", p.mention.end)
+            line = note[line_start: line_end if line_end != -1 else len(note)]
+            hit = adverse_effect(cs, line)
+            if hit is None or hit.code in have:
+                continue
+            have.add(hit.code)
+            s, e = line_start + hit.start, line_start + hit.end
+            best = Ranked(hit.code, cs.codes[hit.code].description, p.best.score, p.best.query_coverage, 1.0,
+                          f"{note[s:e]} (adverse effect of the drug, guideline I.C.19.e.5.a)",
+                          p.best.strict_coverage, p.best.dense)
+            out.append(_Pick(p.mention, p.note_index, p.flags, best,
+                             [Evidence(start=s, end=e, text=note[s:e], note_index=p.note_index)]))
         return out
 
     @staticmethod

@@ -426,3 +426,65 @@ def tobacco_status(note: str, spans: list[tuple[int, int]]) -> list[DrugHit]:
             if exposure is None and not _TOBACCO_NOT.search(_clause(note, m.start(), m.end())):
                 exposure = DrugHit("Z77.22", m.start(), m.end())
     return [h for h in (own, exposure) if h is not None]
+
+
+_ADVERSE = Path(__file__).resolve().parent / "data" / "adverse_effect_drugs.tsv"
+_LATE = re.compile(r"\b(?:residual|sequela\w*|late effects?|persistent|chronic residual)\b", re.I)
+
+
+@lru_cache(maxsize=1)
+def _adverse_patterns() -> list[tuple[str, re.Pattern[str]]]:
+    """(T-code root, pattern) rows: the drug followed by "-induced", "related", "toxicity"..., or
+    "due to / from / secondary to / adverse effect of" the drug."""
+    out = []
+    for code, agent in _code_patterns(_ADVERSE, r"", r""):
+        a = agent.pattern
+        out.append((code, re.compile(
+            rf"(?<![\w-])(?:{a})(?:[- ](?:\w+[- ])?(?:induced|related|associated)\b|\s+(?:toxicity|side[- ]effects?)\b)|"
+            rf"\b(?:due\s+to|from|secondary\s+to|2/2|caused\s+by|adverse\s+effects?\s+of|side[- ]effects?\s+of)\s+"
+            rf"(?:(?:the|prior|recent|his|her|previous|adjuvant|current)\s+)?(?:{a})(?![\w-])", re.I)))
+    return out
+
+
+def adverse_effect(cs: CodeSet, text: str) -> DrugHit | None:
+    """The T36-T50 adverse-effect code for a condition whose statement blames a drug
+    ("Chemotherapy-induced peripheral neuropathy, chronic residual" → T45.1X5S; "anemia due to
+    chemotherapy" → T45.1X5A), the 7th character initial unless the effect is a residual (sequela)."""
+    for root, rx in _adverse_patterns():
+        m = rx.search(text)
+        if m is None:
+            continue
+        code = f"{root}{'S' if _LATE.search(text) else 'A'}"
+        return DrugHit(code, m.start(), m.end()) if cs.is_billable(code) else None
+    return None
+
+
+_CHEMO_ROOT = "T45.1X5"
+# the Alphabetic Index has "due to antineoplastic chemotherapy" entries for the cytopenias only
+# (D61.810, D64.81, D70.1); other drug-blamed conditions are indexed as drug-induced ("Neuropathy,
+# peripheral, in drugs" G62.0)
+_CYTOPENIA = re.compile(r"\b(?:anemia|pancytopenia|neutropenia|leukopenia|cytopenia)\b", re.I)
+
+
+def adverse_effect_wording(text: str) -> str:
+    """A drug-blamed condition worded as the Alphabetic Index words it: "Oxaliplatin-induced
+    peripheral neuropathy" → "drug-induced peripheral neuropathy"; "chemo-induced anemia" → "anemia
+    due to antineoplastic chemotherapy"."""
+    for root, _ in _adverse_patterns():
+        agent = next(a for c, a in _code_patterns(_ADVERSE, r"", r"") if c == root).pattern
+        induced = re.compile(rf"(?<![\w-])(?:{agent})[- ](?:\w+[- ])?(?:induced|related|associated)\s+(?P<what>[^,;.()]+)", re.I)
+
+        def reword(m: re.Match[str]) -> str:
+            what = m.group("what").strip()
+            if root == _CHEMO_ROOT and _CYTOPENIA.search(what):
+                return f"{what} due to antineoplastic chemotherapy "
+            return f"drug-induced {what} "
+
+        # "(oxaliplatin)" beside the reworded condition names the drug the T code will carry
+        new = re.sub(rf"\(\s*(?:{agent})\s*\)", " ", induced.sub(reword, text), flags=re.I)
+        if root == _CHEMO_ROOT:
+            new = re.sub(rf"\b(?:due\s+to|from|secondary\s+to|2/2)\s+(?:(?:the|prior|recent|adjuvant)\s+)?(?:{agent})(?![\w-])",
+                         "due to antineoplastic chemotherapy", new, flags=re.I)
+        if new != text:
+            return " ".join(new.split())
+    return text

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from serving.pipeline.abbreviations import expand
+from serving.pipeline.guidelines import adverse_effect_wording
 from serving.pipeline.sections import CODING_ROLES, Section, split_sections
 
 _ITEM_SPLIT = re.compile(r"(?:^|\n)[ \t]*(?:\d{1,2}[.)]|[-*•#])[ \t]+|\n|;|\||(?<=[a-z0-9)])\s+(?=\d{1,2}[.)]\s+[A-Za-z])")
@@ -54,6 +55,7 @@ class Mention:
         text = _AFTER_PROCEDURE.sub("", self.lead + self.text)
         # an aside cut off by the item split ("Hodgkin lymphoma in her 40s (treated") is not the condition
         text = _UNCLOSED_ASIDE.sub("", text)
+        text = adverse_effect_wording(text)
         text = expand(text, role="assessment" if self.role in CODING_ROLES else self.role)
         # assertion cues are handled by ConText; in the query they only dilute the match, and so do
         # measurements in parentheses ("Prediabetes (A1c 6.0)", "CHF (EF 30%)")
