@@ -161,7 +161,9 @@ def _drug_patterns() -> list[tuple[str, re.Pattern[str]]]:
 _STOPPED = re.compile(r"\b(?:stop(?:ped)?|discontinu\w*|d/c|held|hold|off|allerg\w*|intoleran\w*|declin\w*|"
                       r"consider\w*|if needed|instead of|no longer|never|"
                       # a past, finished course: "DVT in 2015, treated w/ 6 mo warfarin"
-                      r"treated (?:w/|with)|completed|previous\w*|prior|formerly|was on|were on|course of)(?!\w)", re.I)
+                      r"treated (?:w/|with)|completed|previous\w*|prior|formerly|was on|were on|course of|prn|"
+                      # a short course is not long-term therapy: "prednisone 40 mg x 5 d"
+                      r"x\s*\d+\s*(?:d|days?|wks?|weeks?)|for\s+\d+\s+(?:days|weeks))(?!\w)", re.I)
 
 
 def long_term_drugs(note: str, spans: list[tuple[int, int]]) -> list[DrugHit]:
