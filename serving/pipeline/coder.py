@@ -37,6 +37,7 @@ from serving.pipeline.guidelines import (
     long_term_drugs,
     preventive_exam_code,
     receptor_status,
+    social_determinants,
     status_codes,
     tobacco_status,
 )
@@ -76,6 +77,7 @@ def _names_a_condition(query: str) -> bool:
 
 
 _EXTERNAL_CAUSES = ("V", "W", "X", "Y")
+_TOBACCO_PRODUCT = re.compile(r"cigarette|chew|vap|e-?cig|cigar|pipe|snuff|smokeless|dip", re.I)
 _UNSPECIFIED = re.compile(r"\bunspecified\b", re.I)
 _LINKED = re.compile(r"\s(?:with|w/)\s", re.I)
 _STATUS_POST = re.compile(r"\s*(?:s/p|status\s+post)\b", re.I)
@@ -421,8 +423,16 @@ class Coder:
             done_here = {h.code for h in status_codes(note.text, [(s.start, s.end) for s in sections
                                                                   if s.role == "procedure"])}
             hits = [h for h in status_codes(note.text, spans) if h.code not in done_here]
+            # social determinants and occupational exposures (I.B.14, I.C.21.c.17), from what the
+            # patient's history and the assessment say (not the family history, ROS or plan)
+            hits += social_determinants(note.text, [(s.start, s.end) for s in sections
+                                                    if s.role in ("social_history", "hpi", "assessment", "preamble",
+                                                                  "chief_complaint", "past_history")])
             # the patient's own tobacco status, unless the assessment coded it already
-            hits += [h for h in tobacco_status(note.text, spans)
+            tobacco = tobacco_status(note.text, spans)
+            self._tobacco_product(cs, result, tobacco)
+            have = {c.code for c in result.codes}
+            hits += [h for h in tobacco
                      if h.code == "Z77.22" or not any(c.startswith(("F17", "Z87.891", "Z72.0")) for c in have)]
             if any(c.startswith(WEIGHT_CONDITIONS) for c in have):
                 bmi = bmi_code(note.text, age, spans)
@@ -439,6 +449,21 @@ class Coder:
                     explanation="BMI reported with the coded weight diagnosis (guideline I.B.14)" if bmi
                     else "status documented in the note (guideline I.C.21.c.3)",
                 ))
+
+    @staticmethod
+    def _tobacco_product(cs: CodeSet, result: CodingResult, tobacco) -> None:
+        """A nicotine dependence the assessment states without the product ("Tobacco dependence")
+        takes the product the social history documents ("smokes 1 ppd": cigarettes, F17.21-)."""
+        product = next((h.code for h in tobacco if h.code.startswith("F17.2")), None)
+        if product is None:
+            return
+        for c in result.codes:
+            said = " ".join(ev.text for ev in c.evidence)
+            if (c.code.startswith("F17.2") and c.code[:6] != product[:6] and not _TOBACCO_PRODUCT.search(said)):
+                code = product[:6] + c.code[6:]
+                if cs.is_billable(code):
+                    c.code, c.description = code, cs.codes[code].description
+                    c.explanation += "; product from the social history"
 
     def _add_long_term_drugs(self, enc: Encounter, cs: CodeSet, result: CodingResult) -> None:
         """Z79 long-term drug therapy codes after the conditions they treat (I.C.21.c.3)."""

@@ -490,3 +490,30 @@ def adverse_effect_wording(text: str) -> str:
         if new != text:
             return " ".join(new.split())
     return text
+
+
+_SDOH = Path(__file__).resolve().parent / "data" / "social_determinants.tsv"
+_SDOH_NOT = re.compile(r"\b(?:no|not|denies|denied|never|without|resolved|former(?:ly)?|previously|if|risk factors? screen\w* negative)\b",
+                       re.I)
+_SDOH_OTHER = re.compile(r"\b(?:mother|father|parents?|dad|mom|son|daughter|brother|sister|friend|neighbou?r|patient's "
+                         r"(?:husband|wife|spouse))\s+(?:is|was|has been|are)\b", re.I)
+
+
+def social_determinants(note: str, spans: list[tuple[int, int]]) -> list[DrugHit]:
+    """Social determinants of health and occupational exposures the note states for the patient
+    (data/social_determinants.tsv), one code per row, homelessness's most specific form first."""
+    hits: dict[str, DrugHit] = {}
+    for s, e in spans:
+        for code, rx in _code_patterns(_SDOH, r"(?<![\w-])", r"(?![\w-])"):
+            if code in hits or (code == "Z59.00" and {"Z59.01", "Z59.02"} & set(hits)):
+                continue
+            for m in rx.finditer(note, s, e):
+                clause = _clause(note, m.start(), m.end())
+                if not _SDOH_NOT.search(clause) and not _SDOH_OTHER.search(clause):
+                    hits[code] = DrugHit(code, m.start(), m.end())
+                    break
+    if {"Z59.01", "Z59.02"} & set(hits):
+        # the patient is homeless now: not also "housed, with risk of homelessness"
+        hits.pop("Z59.811", None)
+        hits.pop("Z59.00", None)
+    return sorted(hits.values(), key=lambda h: h.start)
