@@ -77,6 +77,15 @@ def _names_a_condition(query: str) -> bool:
 
 
 _EXTERNAL_CAUSES = ("V", "W", "X", "Y")
+# never the reading of one mention: external causes, and the chemotherapy/immunotherapy encounter codes,
+# which guidelines.antineoplastic_encounter decides from the administration record (I.C.2.e.2)
+_NEVER_FROM_A_MENTION = (*_EXTERNAL_CAUSES, "Z51.1")
+# a line that starts with a drug and its dose is a medication record ("Leuprolide acetate 22.5 mg SC given")
+_DOSE_LEAD = re.compile(r"[A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)?\s+\d+(?:\.\d+)?\s*(?:mg|mcg|units?|mL)\b", re.I)
+# an assessment line that starts with an order or a follow-up is plan, not a diagnosis ("RTC 3 mo w/ PSA, CBC")
+_PLAN_LEAD = re.compile(r"(?:RTC|F/?U|follow[- ]?up|return|recheck|repeat|continue|cont|start|stop|order|refer\w*|"
+                        r"schedul\w*|obtain|will|plan|consider|discuss\w*|counsel\w*|advis\w*|increase|decrease|"
+                        r"reduce|add|hold|titrate|resume|monitor)\b", re.I)
 _TOBACCO_PRODUCT = re.compile(r"cigarette|chew|vap|e-?cig|cigar|pipe|snuff|smokeless|dip", re.I)
 _UNSPECIFIED = re.compile(r"\bunspecified\b", re.I)
 _LINKED = re.compile(r"\s(?:with|w/)\s", re.I)
@@ -229,6 +238,9 @@ class Coder:
             if any(s.role == "chief_complaint" for s in sections):
                 with_reasons.append((ni, note.text, sections, len(mentions)))
             for m, f in zip(mentions, flags, strict=True):
+                if _PLAN_LEAD.match(m.text) or _DOSE_LEAD.match(m.text):
+                    result.dropped.append({"note_index": ni, "start": m.start, "end": m.end, "reason": "plan"})
+                    continue
                 if m.role == "family_history":
                     f = AssertionFlags(negated=f.negated, family=True)
                 ok, why = allowed(f, enc.setting)
@@ -521,7 +533,7 @@ class Coder:
         # a code for the other sex's anatomy is never the answer (C50.422 for a woman)
         # external causes (V00-Y99) are reported with the injury they explain, never as a diagnosis
         ranked = [r for r in ranker.score(query, cands)
-                  if not conflicts_with_sex(cs, r.code, enc.patient.sex) and not r.code.startswith(_EXTERNAL_CAUSES)]
+                  if not conflicts_with_sex(cs, r.code, enc.patient.sex) and not r.code.startswith(_NEVER_FROM_A_MENTION)]
         if route is not None and not _STATUS_POST.match(m.text):
             # "status post <procedure>" is a status (Z95-Z99, the status table), not a past condition
             condition_query = _HISTORY_PREFIX.sub("", query)

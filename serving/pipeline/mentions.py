@@ -88,6 +88,7 @@ def _items(note: str, sec: Section) -> list[tuple[int, int]]:
 # "adenocarcinoma of RUL lung w/ mets to bone and brain": the primary and its metastases are coded
 # separately (C34.11, C79.51, C79.31), so the metastases start a mention of their own
 _METS = re.compile(r"[,;]?\s*\b(?:w/|with)\s+(?=(?:mets|metastas[ie]s|metastatic\s+disease)\b)", re.I)
+_SITE_METS = re.compile(r"[,;]?\s*\b(?:w/|with)\s+(?P<part>(?:(?!mets\b|metastas)[a-z]+\s+){1,2}(?:mets|metastas[ie]s)\b)", re.I)
 _SITE_LIST = re.compile(r"\s*(?:,|\band\b|&)\s*(?=[A-Za-z])")
 
 
@@ -100,6 +101,12 @@ def _split_secondary(note: str, s: int, e: int) -> list[tuple[int, int, str]]:
     """(start, end, lead) of each part: the primary, then one part per metastatic site, each
     reading as "metastases to <site>" ("... w/ mets to bone and brain", "metastatic prostate
     cancer to bone")."""
+    m = _SITE_METS.search(note, s, e)
+    if m is not None and m.start() - s >= 3:
+        # "prostate ca w/ bone mets, castration-sensitive": the primary, and "bone mets" read as the
+        # secondary neoplasm of its site
+        first = _trim(note, s, m.start())
+        return [(*first, ""), (m.start("part"), m.end("part"), "")]
     m = _METS.search(note, s, e)
     if m is not None and m.start() - s >= 3:
         first, rest = _trim(note, s, m.start()), m.end()
