@@ -37,6 +37,7 @@ from serving.pipeline.guidelines import (
     long_term_drugs,
     preventive_exam_code,
     receptor_status,
+    sepsis_first,
     social_determinants,
     status_codes,
     tobacco_status,
@@ -87,6 +88,7 @@ _PLAN_LEAD = re.compile(r"(?:RTC|F/?U|follow[- ]?up|return|recheck|repeat|contin
                         r"schedul\w*|obtain|will|plan|consider|discuss\w*|counsel\w*|advis\w*|increase|decrease|"
                         r"reduce|add|hold|titrate|resume|monitor)\b", re.I)
 _TOBACCO_PRODUCT = re.compile(r"cigarette|chew|vap|e-?cig|cigar|pipe|snuff|smokeless|dip", re.I)
+_CAUSE = re.compile(r"\b(?:secondary\s+to|due\s+to|2/2)\s+(?P<what>[^(),;.]+)", re.I)
 _UNSPECIFIED = re.compile(r"\bunspecified\b", re.I)
 _LINKED = re.compile(r"\s(?:with|w/)\s", re.I)
 _STATUS_POST = re.compile(r"\s*(?:s/p|status\s+post)\b", re.I)
@@ -246,6 +248,12 @@ class Coder:
                 ok, why = allowed(f, enc.setting)
                 if ok:
                     queue.append((ni, m, f, m.query(), None))
+                    cause = _CAUSE.search(m.text) if m.primary and m.role in CODING_ROLES else None
+                    if cause is not None and cause.end() - cause.start("what") >= 3:
+                        # "septic shock secondary to urinary tract infection": the cause is coded too
+                        part = Mention(m.start + cause.start("what"), m.start + cause.end(), cause.group("what"),
+                                       m.role, False, m.order)
+                        queue.append((ni, part, f, part.query(), None))
                 elif why in HISTORY_ROUTES and (m.primary or m.role in CODING_ROLES) or why == "family":
                     # history-of and family history are coded as such (Z80-Z87), not as the condition
                     queue.append((ni, m, f, history_query(m.query(), why), HISTORY_ROUTES[why]))
@@ -307,6 +315,7 @@ class Coder:
         chosen = self._combine(cs, chosen)
         chosen = self._use_additional(cs, retriever, chosen)
         chosen = self._adverse_effects(cs, enc, chosen)
+        chosen = self._code_first_sepsis(cs, chosen)
         for rank, p in enumerate(chosen[: self.settings.max_codes], start=1):
             result.codes.append(
                 CodeSuggestion(
@@ -668,6 +677,20 @@ class Coder:
                               strict_coverage=p.best.strict_coverage, dense=p.best.dense)
                 out.append(_Pick(p.mention, p.note_index, p.flags, best, list(p.evidence)))
         return out
+
+    @staticmethod
+    def _code_first_sepsis(cs: CodeSet, chosen: list[_Pick]) -> list[_Pick]:
+        """Severe sepsis (R65.2-) follows its systemic infection, A41.9 when the organism is not named
+        (I.C.1.d.1.a: the underlying infection first, then R65.2-, then the localized infection)."""
+        code = sepsis_first([p.best.code for p in chosen])
+        if code is None or not cs.is_billable(code):
+            return chosen
+        i = next(i for i, p in enumerate(chosen) if p.best.code.startswith("R65.2"))
+        p = chosen[i]
+        best = Ranked(code, cs.codes[code].description, p.best.score, p.best.query_coverage, 1.0,
+                      f"{p.best.matched_text} (severe sepsis: the systemic infection is coded first, I.C.1.d.1.a)",
+                      p.best.strict_coverage, p.best.dense)
+        return [*chosen[:i], _Pick(p.mention, p.note_index, p.flags, best, list(p.evidence)), *chosen[i:]]
 
     @staticmethod
     def _adverse_effects(cs: CodeSet, enc: Encounter, chosen: list[_Pick]) -> list[_Pick]:

@@ -482,11 +482,12 @@ def adverse_effect_wording(text: str) -> str:
                 return f"{what} due to antineoplastic chemotherapy "
             return f"drug-induced {what} "
 
-        # "(oxaliplatin)" beside the reworded condition names the drug the T code will carry
-        new = re.sub(rf"\(\s*(?:{agent})\s*\)", " ", induced.sub(reword, text), flags=re.I)
+        new = text
         if root == _CHEMO_ROOT:
             new = re.sub(rf"\b(?:due\s+to|from|secondary\s+to|2/2)\s+(?:(?:the|prior|recent|adjuvant)\s+)?(?:{agent})(?![\w-])",
                          "due to antineoplastic chemotherapy", new, flags=re.I)
+        # "(oxaliplatin)" beside the reworded condition names the drug the T code will carry
+        new = re.sub(rf"\(\s*(?:{agent})\s*\)", " ", induced.sub(reword, new), flags=re.I)
         if new != text:
             return " ".join(new.split())
     return text
@@ -517,3 +518,16 @@ def social_determinants(note: str, spans: list[tuple[int, int]]) -> list[DrugHit
         hits.pop("Z59.811", None)
         hits.pop("Z59.00", None)
     return sorted(hits.values(), key=lambda h: h.start)
+
+
+# I.C.1.d.1.a / R65.2- "code first underlying infection": severe sepsis needs its systemic infection
+_SYSTEMIC_INFECTION = ("A40", "A41", "A02.1", "A20.7", "A21.7", "A22.7", "A26.7", "A32.7", "A39.2", "A39.3", "A39.4",
+                       "A42.7", "A54.86", "B00.7", "B37.7", "O85", "O86.04", "P36", "T81.4", "T80.2", "R78.81")
+
+
+def sepsis_first(codes: list[str]) -> str | None:
+    """A41.9 (sepsis, unspecified organism) when severe sepsis (R65.2-) is coded without the systemic
+    infection its "code first" note asks for; the caller lists it first."""
+    if any(c.startswith("R65.2") for c in codes) and not any(c.startswith(_SYSTEMIC_INFECTION) for c in codes):
+        return "A41.9"
+    return None
