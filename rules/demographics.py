@@ -156,6 +156,12 @@ def tabular_sex(cs: CodeSet, code: str) -> Sex:
     return Sex.unknown
 
 
+def conflicts_with_age(code: str, age: int | None) -> bool:
+    """Whether a code's hard age edit (maternity 9-64, perinatal and newborn 0, ...) excludes this
+    age; an unknown age conflicts with nothing."""
+    return age is not None and any(not e.low <= age <= e.high for e in _age_edits(code))
+
+
 def conflicts_with_sex(cs: CodeSet, code: str, sex: Sex) -> bool:
     """Whether a code is restricted to the other sex (the edit table, else the tabular titles);
     False when the patient's sex is unknown."""

@@ -18,7 +18,7 @@ from medcore.model import Assertion, CodeSuggestion, Encounter, Evidence, Settin
 from medcore.refdata.icd10cm import CodeSet, parse_code_refs
 from medcore.refdata.releases import codeset_for, select_release
 from medcore.settings import Settings, get_settings
-from rules.demographics import conflicts_with_sex
+from rules.demographics import conflicts_with_age, conflicts_with_sex
 from rules.em_level import em_level
 from serving.pipeline.assertion import AssertionFlags, assess
 from serving.pipeline.combinations import combine, missing_additional, supported
@@ -541,8 +541,11 @@ class Coder:
         """The mention's code, or None when nothing passes the thresholds."""
         # a code for the other sex's anatomy is never the answer (C50.422 for a woman)
         # external causes (V00-Y99) are reported with the injury they explain, never as a diagnosis
+        # nor a code the patient's age rules out (neonatal UTI for a 70-year-old: the MCE age edits)
+        age = enc.patient.age_on(enc.date_of_service)
         ranked = [r for r in ranker.score(query, cands)
-                  if not conflicts_with_sex(cs, r.code, enc.patient.sex) and not r.code.startswith(_NEVER_FROM_A_MENTION)]
+                  if not conflicts_with_sex(cs, r.code, enc.patient.sex) and not conflicts_with_age(r.code, age)
+                  and not r.code.startswith(_NEVER_FROM_A_MENTION)]
         if route is not None and not _STATUS_POST.match(m.text):
             # "status post <procedure>" is a status (Z95-Z99, the status table), not a past condition
             condition_query = _HISTORY_PREFIX.sub("", query)

@@ -1,0 +1,61 @@
+"""Sequencing and reading rules added with the third coding session: severe sepsis after its systemic
+infection (I.C.1.d.1.a), the cause an assessment item names, metastases written "w/ <site> mets",
+and assessment lines that are orders or medication records rather than diagnoses."""
+
+from datetime import date
+
+import pytest
+
+from medcore.model import Encounter, Note, Patient, Setting
+from serving.pipeline.coder import Coder
+from serving.pipeline.guidelines import sepsis_first
+from serving.pipeline.mentions import extract
+
+
+@pytest.fixture(scope="module")
+def coder():
+    return Coder(dense=False)
+
+
+def code(coder, text, setting=Setting.office, age=70, sex="M"):
+    enc = Encounter(encounter_id="Q", setting=setting, patient=Patient(age=age, sex=sex),
+                    date_of_service=date(2026, 6, 1), notes=[Note(text=text)])
+    return [c.code for c in coder.code(enc).codes]
+
+
+def test_sepsis_first_only_without_a_systemic_infection():
+    assert sepsis_first(["R65.21", "N39.0"]) == "A41.9"
+    assert sepsis_first(["A41.51", "R65.21"]) is None  # E. coli sepsis already coded
+    assert sepsis_first(["N39.0", "I10"]) is None  # no severe sepsis
+
+
+def test_severe_sepsis_is_listed_after_its_infection_and_the_cause_is_coded(coder):
+    codes = code(coder, "Assessment:\n1. Severe sepsis w/ septic shock secondary to urinary tract infection.\n"
+                        "2. Acute kidney injury.", setting=Setting.inpatient)
+    assert codes[:2] == ["A41.9", "R65.21"]
+    assert "N39.0" in codes and "N17.9" in codes
+
+
+def test_bone_mets_written_after_the_primary_are_their_own_mention():
+    note = "A/P:\n1. Metastatic prostate ca w/ bone mets, castration-sensitive, responding - continue ADT.\n"
+    texts = [m.text for m in extract(note) if m.primary]
+    assert "bone mets" in texts and any(t.startswith("Metastatic prostate ca") for t in texts)
+
+
+def test_prostate_cancer_with_bone_mets_codes_both(coder):
+    codes = code(coder, "A/P:\n1. Metastatic prostate ca w/ bone mets, castration-sensitive - continue ADT.")
+    assert "C61" in codes and "C79.51" in codes
+
+
+def test_follow_up_and_medication_lines_are_not_diagnoses(coder):
+    codes = code(coder, "A/P:\n1. Essential hypertension - stable.\n"
+                        "   - Leuprolide acetate 22.5 mg (depot) SC administered today by RN.\n"
+                        "RTC 3 mo w/ PSA, CBC, CMP.")
+    assert codes[0] == "I10"
+    assert not any(c.startswith(("R97", "Z51", "Z92")) for c in codes), codes
+
+
+def test_a_code_the_age_edits_rule_out_is_never_picked(coder):
+    # BM25 alone ranks "Neonatal urinary tract infection" (P39.3) high for "urinary tract infection"
+    codes = code(coder, "Assessment:\n1. Urinary tract infection.", age=70)
+    assert "N39.0" in codes and not any(c.startswith("P") for c in codes)
