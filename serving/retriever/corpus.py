@@ -39,13 +39,18 @@ def build_corpus(cs: CodeSet) -> list[Doc]:
         for term in e.notes.get("inclusion_terms", []):
             docs.append(Doc(e.code, term, "inclusion"))
     seen: set[tuple[str, str]] = set()
+    main_modifiers: dict[str, str] = {}
     for entry in cs.index:
+        if entry.level == 0:
+            main_modifiers[entry.path] = entry.nonessential
         node = cs.codes.get(entry.code)
         if node is None:
             continue
         # nonessential modifiers ride along in parentheses, as in the titles: they may match a
-        # mention's words but a mention need not state them
-        text = f"{entry.path} {entry.nonessential}".strip()
+        # mention's words but a mention need not state them. The main term's modifiers apply to its
+        # subterms too (convention I.A.7: "Angina (pectoris), stable" → I20.89)
+        inherited = main_modifiers.get(entry.path.split(",")[0], "") if entry.level > 0 else ""
+        text = " ".join(f"{entry.path} {entry.nonessential} {inherited}".split())
         kind = "index_main" if entry.level == 0 else "index"
         if node.billable:
             targets = [(entry.code, text)]
