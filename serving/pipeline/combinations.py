@@ -95,9 +95,13 @@ def _bases(cs: CodeSet, code: str) -> list[tuple[str, bool]]:
 
 
 def _keeps(cs: CodeSet, combination: str, other: str) -> bool:
-    """Whether the combination code's notes ask for ``other`` as an additional code."""
+    """Whether the combination code's notes ask for ``other`` as an additional code, or ``other``
+    says more than the combination does (I12.9 "hypertensive" CKD beside E11.22: the hypertension is
+    not in the diabetes code, so I12.9 stays; I.C.9.a)."""
     notes = cs.notes_for(combination, "use_additional") + cs.notes_for(other, "code_also")
     if any(r.contains(other) for n in notes for r in parse_code_refs(n)):
+        return True
+    if other[:1] != combination[:1] and not content_tokens(cs.get(other).description) <= _words(cs, combination):
         return True
     # "Code also to identify the infection" (J44.0) names no codes: the other condition stays
     return any(not parse_code_refs(n) for n in cs.notes_for(combination, "code_also"))
@@ -271,4 +275,10 @@ def supported(cs: CodeSet, code: str, text: str) -> int:
     parentheses are nonessential modifiers and may be missing)."""
     title = re.sub(r"\([^)]*\)", " ", cs.get(code).description)
     need = content_tokens(title)
-    return len(need) if need and need <= content_tokens(text) else 0
+    if not need or not need <= content_tokens(text):
+        return 0
+    # a number must follow the same word as in the title: "stage 2", not the 2 of "type 2 diabetes"
+    for m in re.finditer(r"(\w+)\s+(\d\w*)\b", title):
+        if not re.search(rf"\b{re.escape(m.group(1))}\s+{re.escape(m.group(2))}\b", text, re.I):
+            return 0
+    return len(need)

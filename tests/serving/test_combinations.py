@@ -83,3 +83,16 @@ def test_coder_reports_the_combination_with_its_additional_codes():
     assert "E11.22" in codes and "E11.9" not in codes and "I10" not in codes
     i13 = next(c for c in res.codes if c.code == "I13.0")
     assert "combination" in (i13.explanation or "") or "I.C.9.a" in (i13.explanation or "")
+
+
+def test_hypertensive_ckd_stays_beside_diabetic_ckd(cs):
+    # E11.22 says nothing of hypertension: I12.9 is not absorbed by the diabetes combination (I.C.9.a)
+    codes = [c.code for c in combine(cs, ["E11.22", "I12.9", "N18.31"])]
+    assert codes == ["E11.22", "I12.9", "N18.31"]
+
+
+def test_a_ckd_stage_must_follow_the_word_stage(cs):
+    # the 2 of "type 2 diabetes" is not "stage 2"
+    text = "type 2 diabetes mellitus with diabetic chronic kidney disease stage 3a"
+    assert supported(cs, "N18.2", text) == 0
+    assert supported(cs, "N18.31", text) > 0
