@@ -124,6 +124,18 @@ def _history_from_condition(cs: CodeSet, ranked: list[Ranked], conditions: list[
                   "history)", 1.0, condition.dense, condition=condition.code)
 
 
+_DIABETES = ("E08", "E09", "E10", "E11", "E13")
+_DIABETES_DRUGS = frozenset({"Z79.4", "Z79.84", "Z79.85"})
+
+
+def _asked_for(cs: CodeSet, code: str, have: set[str], conditions: tuple[str, ...]) -> bool:
+    """Whether a coded condition of the given categories asks for ``code`` in its "use additional
+    code" notes; True when none of those conditions is coded (the drug treats something else)."""
+    coded = [c for c in have if c.startswith(conditions)]
+    return not coded or any(r.contains(code) for c in coded for n in cs.notes_for(c, "use_additional")
+                            for r in parse_code_refs(n))
+
+
 class CodingResult(BaseModel):
     """The ``medcode code`` JSON."""
 
@@ -498,6 +510,8 @@ class Coder:
             for hit in long_term_drugs(note.text, spans):
                 if hit.code in have or not cs.is_billable(hit.code) or len(result.codes) >= self.settings.max_codes:
                     continue
+                if hit.code in _DIABETES_DRUGS and not _asked_for(cs, hit.code, have, _DIABETES):
+                    continue  # type 1 diabetes (E10) asks for no Z79.4: insulin is inherent to it
                 have.add(hit.code)
                 rank += 1
                 result.codes.append(CodeSuggestion(
