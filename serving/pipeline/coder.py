@@ -124,6 +124,12 @@ def _history_from_condition(cs: CodeSet, ranked: list[Ranked], conditions: list[
                   "history)", 1.0, condition.dense, condition=condition.code)
 
 
+_MALIGNANCY = re.compile(r"\b(?:cancer|ca|carcinoma|adenocarcinoma|malignan\w*|lymphoma|leukemia|melanoma|sarcoma|"
+                         r"myeloma|seminoma|glioma|blastoma)\b", re.I)
+_TREATED = re.compile(r"\b(?:s/p|status post|resect\w*|excis\w*|\w*ectomy|completed|treated|remission|no recurrence|NED|"
+                      r"cured|surveillance|in \d{4}|\d{4})\b", re.I)
+_ACTIVE = re.compile(r"\b(?:metasta\w*|mets|on (?:chemo|treatment|therapy)|currently|active|(?<!no )recurren(?:t|ce)(?! free)|"
+                     r"progress\w*)\b", re.I)
 _DIABETES = ("E08", "E09", "E10", "E11", "E13")
 _DIABETES_DRUGS = frozenset({"Z79.4", "Z79.84", "Z79.85"})
 
@@ -272,6 +278,12 @@ class Coder:
                 else:
                     result.dropped.append({"note_index": ni, "start": m.start, "end": m.end, "reason": why})
 
+            # a malignancy in the past history is coded as personal history (Z85, I.C.2.d) when the note
+            # says it was treated or is gone; a current one is coded from the assessment
+            for m in self._past_malignancies(note.text, sections):
+                queue.append((ni, m, AssertionFlags(historical=True), history_query(m.query(), "historical"),
+                              HISTORY_ROUTES["historical"]))
+
         def reasons() -> list[tuple[int, Mention, AssertionFlags, str, None]]:
             return [(ni, m, f, m.query(), None) for ni, text, sections, after in with_reasons
                     for m, f in self._reasons_for_visit(text, sections, after) if allowed(f, enc.setting)[0]]
@@ -328,6 +340,9 @@ class Coder:
         chosen = self._use_additional(cs, retriever, chosen)
         chosen = self._adverse_effects(cs, enc, chosen)
         chosen = self._code_first_sepsis(cs, chosen)
+        # a malignancy still coded as current is not also a personal history of itself (I.C.2.d)
+        current = {history_code(cs, p.best.code, "historical") for p in chosen if p.best.code.startswith("C")}
+        chosen = [p for p in chosen if not (p.best.code.startswith("Z85") and p.best.code in current)]
         for rank, p in enumerate(chosen[: self.settings.max_codes], start=1):
             result.codes.append(
                 CodeSuggestion(
@@ -350,6 +365,21 @@ class Coder:
         result.em_level = em_level(enc, problems, assessment).as_dict()
         self._encounter_reasons(enc, cs, result)
         return result
+
+    @staticmethod
+    def _past_malignancies(text: str, sections) -> list[Mention]:
+        """Past-history items naming a malignancy that the note says was treated or is gone ("R breast
+        ca 2010 s/p R mastectomy, tamoxifen x 5 yr completed 2015, no recurrence")."""
+        out = []
+        for sec in (s for s in sections if s.role == "past_history"):
+            for m in re.finditer(r"[^;\n]+", text[sec.start:sec.end]):
+                item = m.group()
+                if _MALIGNANCY.search(item) and _TREATED.search(item) and not _ACTIVE.search(item):
+                    s = sec.start + m.start() + (len(item) - len(item.lstrip(" :,-")))
+                    head = re.split(r",|\s(?:s/p|status post|treated|dx|diagnosed)\b", text[s: sec.start + m.end()], maxsplit=1)[0]
+                    if len(head.strip()) >= 3:
+                        out.append(Mention(s, s + len(head.rstrip()), head.rstrip(), "past_history", True, 10_000 + len(out)))
+        return out
 
     @staticmethod
     def _reasons_for_visit(text: str, sections, after: int) -> list[tuple[Mention, AssertionFlags]]:

@@ -59,3 +59,24 @@ def test_a_code_the_age_edits_rule_out_is_never_picked(coder):
     # BM25 alone ranks "Neonatal urinary tract infection" (P39.3) high for "urinary tract infection"
     codes = code(coder, "Assessment:\n1. Urinary tract infection.", age=70)
     assert "N39.0" in codes and not any(c.startswith("P") for c in codes)
+
+
+def test_a_treated_malignancy_in_the_past_history_is_personal_history(coder):
+    note = ("PMH: HTN; R breast ca 2010 s/p R mastectomy, tamoxifen x 5 yr completed 2015, no recurrence.\n"
+            "A/P:\n1. Essential hypertension - at goal.")
+    codes = code(coder, note, sex="F")
+    assert "Z85.3" in codes and not any(c.startswith("C50") for c in codes)
+
+
+def test_a_current_malignancy_is_not_also_its_own_history(coder):
+    note = ("PMH: L breast ca 2025 s/p lumpectomy.\n"
+            "A/P:\n1. Malignant neoplasm of left breast, upper-outer quadrant - on letrozole.")
+    codes = code(coder, note, sex="F")
+    assert any(c.startswith("C50") for c in codes) and "Z85.3" not in codes
+
+
+def test_type_1_diabetes_takes_no_long_term_insulin_code(coder):
+    codes = code(coder, "Meds: insulin glargine 20 u qhs.\nA/P:\n1. Type 1 diabetes mellitus with hyperglycemia.")
+    assert codes[0] == "E10.65" and "Z79.4" not in codes
+    codes = code(coder, "Meds: insulin glargine 20 u qhs.\nA/P:\n1. Type 2 diabetes mellitus with hyperglycemia.")
+    assert codes[0] == "E11.65" and "Z79.4" in codes
