@@ -78,9 +78,10 @@ def _names_a_condition(query: str) -> bool:
 
 
 _EXTERNAL_CAUSES = ("V", "W", "X", "Y")
-# never the reading of one mention: external causes, and the chemotherapy/immunotherapy encounter codes,
-# which guidelines.antineoplastic_encounter decides from the administration record (I.C.2.e.2)
-_NEVER_FROM_A_MENTION = (*_EXTERNAL_CAUSES, "Z51.1")
+# never the reading of one mention: external causes; the chemotherapy/immunotherapy encounter codes,
+# which guidelines.antineoplastic_encounter decides from the administration record (I.C.2.e.2); and
+# receptor status, which guidelines.receptor_status reads marker by marker ("ER+ ... HER2 negative")
+_NEVER_FROM_A_MENTION = (*_EXTERNAL_CAUSES, "Z51.1", "Z17")
 # a line that starts with a drug and its dose is a medication record ("Leuprolide acetate 22.5 mg SC given")
 _DOSE_LEAD = re.compile(r"[A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)?\s+\d+(?:\.\d+)?\s*(?:mg|mcg|units?|mL)\b", re.I)
 # an assessment line that starts with an order or a follow-up is plan, not a diagnosis ("RTC 3 mo w/ PSA, CBC")

@@ -33,6 +33,8 @@ _CUES = re.compile(
     re.I,
 )
 _UNCLOSED_ASIDE = re.compile(r"(?<=\w)\s*\([^()]*$")
+# TNM staging ("pT1c pN0 M0") qualifies the neoplasm but is not a word of any code title
+_TNM = re.compile(r"\b[pcyr]?T(?:[0-4]|is|x)[a-d]?\b|\b[pcyr]?N[0-3x][a-c]?\b|\b[pc]?M[01x]\b")
 _MEASURED = re.compile(r"\([^()]*\d[^()]*\)")
 # "Displaced bimalleolar fx L ankle s/p ORIF": what follows "s/p" is the procedure done for the
 # condition, not part of its name (a mention that starts with the cue is a status, routed by the coder)
@@ -59,7 +61,7 @@ class Mention:
         text = expand(text, role="assessment" if self.role in CODING_ROLES else self.role)
         # assertion cues are handled by ConText; in the query they only dilute the match, and so do
         # measurements in parentheses ("Prediabetes (A1c 6.0)", "CHF (EF 30%)")
-        text = _MEASURED.sub(" ", text)
+        text = _TNM.sub(" ", _MEASURED.sub(" ", text))
         return " ".join(_CUES.sub(" ", text).split()) or text
 
 

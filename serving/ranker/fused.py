@@ -62,6 +62,7 @@ OPPOSITES: tuple[tuple[str, str], ...] = (
     ("initial", "subsequent"), ("initial", "sequela"), ("subsequent", "sequela"),
 )
 CONTRADICTION_PENALTY = 0.1
+_SEX_WORDS = frozenset({"female", "male"})
 
 
 def contradictions(query_words: set[str], title_words: set[str]) -> int:
@@ -131,7 +132,9 @@ class FusedRanker:
                 texts.append((c.matched_text, c.matched_kind == "index_main"))
             for text, main_only in texts:
                 allowed = content_tokens(text)
-                required = required_tokens(text, main_term_only=main_only) or allowed
+                # the patient's sex is a fact the coder checks (rules.demographics), not a word the note
+                # must say: "left female breast" is fully stated by "left breast" for a woman
+                required = (required_tokens(text, main_term_only=main_only) or allowed) - _SEX_WORDS or allowed
                 has_head = has_head or (head is not None and head in allowed)
                 if not q_axis:
                     continue
