@@ -37,6 +37,7 @@ from serving.pipeline.guidelines import (
     long_term_drugs,
     preventive_exam_code,
     receptor_status,
+    screening_exam,
     sepsis_first,
     social_determinants,
     status_codes,
@@ -85,11 +86,15 @@ _NEVER_FROM_A_MENTION = (*_EXTERNAL_CAUSES, "Z51.1", "Z17")
 # a line that starts with a drug and its dose is a medication record ("Leuprolide acetate 22.5 mg SC given")
 _DOSE_LEAD = re.compile(r"[A-Za-z][\w-]*(?:\s+[A-Za-z][\w-]*)?\s+\d+(?:\.\d+)?\s*(?:mg|mcg|units?|mL)\b", re.I)
 # an assessment line that starts with an order or a follow-up is plan, not a diagnosis ("RTC 3 mo w/ PSA, CBC")
-_PLAN_LEAD = re.compile(r"(?:RTC|F/?U|follow[- ]?up|return|recheck|repeat|continue|cont|start|stop|order|refer\w*|"
+_PLAN_LEAD = re.compile(r"(?:RTC|F/?U|follow[- ]?up|return|recheck|repeat|continue|cont|start|stop|order|refer\w*|recommend\w*|"
                         r"schedul\w*|obtain|will|plan|consider|discuss\w*|counsel\w*|advis\w*|increase|decrease|"
                         r"reduce|add|hold|titrate|resume|monitor)\b", re.I)
 _TOBACCO_PRODUCT = re.compile(r"cigarette|chew|vap|e-?cig|cigar|pipe|snuff|smokeless|dip", re.I)
 _CAUSE = re.compile(r"\b(?:secondary\s+to|due\s+to|2/2)\s+(?P<what>[^(),;.]+)", re.I)
+_ENCOUNTER_TITLE = re.compile(r"^Encounter for\b|\bcounseling\b", re.I)
+_ENCOUNTER_WORDS = re.compile(r"\b(?:encounter|visit|screen\w*|counsel\w*|exam\w*|evaluat\w*|check\w*|here for|"
+                              r"presents? for|follow[- ]?up|f/u|surveillance|immuniz\w*|vaccin\w*|fitting|adjust\w*|"
+                              r"removal|aftercare|clearance|pre-?op\w*|consult\w*|education|advice)\b", re.I)
 _UNSPECIFIED = re.compile(r"\bunspecified\b", re.I)
 _LINKED = re.compile(r"\s(?:with|w/)\s", re.I)
 _STATUS_POST = re.compile(r"\s*(?:s/p|status\s+post)\b", re.I)
@@ -424,6 +429,19 @@ class Coder:
                 code="Z23", description=cs.codes["Z23"].description, confidence=0.8, rank=len(result.codes) + 1,
                 evidence=[Evidence(start=hit.start, end=hit.end, text=note[hit.start:hit.end], note_index=ni)],
                 explanation="vaccine administered at this encounter"))
+        if not front:
+            for ni, n in enumerate(enc.notes):
+                first_lines = n.text.find("\n", n.text.find("\n") + 1)
+                spans = [(0, first_lines if first_lines != -1 else len(n.text))]
+                spans += [(sec.start, sec.end) for sec in split_sections(n.text) if sec.role == "chief_complaint"]
+                hit = screening_exam(n.text, spans)
+                if hit and cs.is_billable(hit.code) and hit.code not in have:
+                    result.codes = [c for c in result.codes if not c.code.startswith(("Z12", "Z13"))]
+                    front.append(CodeSuggestion(
+                        code=hit.code, description=cs.codes[hit.code].description, confidence=0.8, rank=1,
+                        evidence=[Evidence(start=hit.start, end=hit.end, text=n.text[hit.start:hit.end], note_index=ni)],
+                        explanation="encounter for screening: first-listed, findings after it (I.C.21.c.12)"))
+                    break
         if front or given:
             result.codes[:0] = front
             for rank, c in enumerate(result.codes, start=1):
@@ -605,6 +623,10 @@ class Coder:
         if not ranked or not _names_a_condition(query):
             return None
         best = ranked[0]
+        if _ENCOUNTER_TITLE.search(best.description) and not _ENCOUNTER_WORDS.search(m.text):
+            # "Encounter for ..." and counseling codes say why the visit happened; "Germline testing
+            # (2024)" or "weight bearing exercise" in an assessment is not a reason for this visit
+            return None
         if _NORMAL.search(m.text) and not any("normal" in t.lower() for t in (best.description, best.matched_text)):
             return None
         code = episode_of_care(cs, best.code, m.text, enc.notes[ni].text)

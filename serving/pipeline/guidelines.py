@@ -531,3 +531,18 @@ def sepsis_first(codes: list[str]) -> str | None:
     if any(c.startswith("R65.2") for c in codes) and not any(c.startswith(_SYSTEMIC_INFECTION) for c in codes):
         return "A41.9"
     return None
+
+
+_SCREENING = Path(__file__).resolve().parent / "data" / "screening_exams.tsv"
+_NOT_SCREENING = re.compile(r"\b(?:diagnostic|follow[- ]?up|surveillance|symptomatic)\b", re.I)
+
+
+def screening_exam(note: str, spans: list[tuple[int, int]]) -> DrugHit | None:
+    """The screening Z code when the study's title or indication says the encounter is a screening
+    (I.C.21.c.12: "EXAM: SCREENING MAMMOGRAM" → Z12.31 first-listed), not a diagnostic study."""
+    for s, e in spans:
+        for code, rx in _code_patterns(_SCREENING):
+            m = rx.search(note, s, e)
+            if m and not _NOT_SCREENING.search(_clause(note, m.start(), m.end())):
+                return DrugHit(code, m.start(), m.end())
+    return None

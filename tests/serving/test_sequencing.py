@@ -80,3 +80,20 @@ def test_type_1_diabetes_takes_no_long_term_insulin_code(coder):
     assert codes[0] == "E10.65" and "Z79.4" not in codes
     codes = code(coder, "Meds: insulin glargine 20 u qhs.\nA/P:\n1. Type 2 diabetes mellitus with hyperglycemia.")
     assert codes[0] == "E11.65" and "Z79.4" in codes
+
+
+def test_a_screening_study_lists_the_screening_code_first(coder):
+    note = ("EXAM: CT CHEST LOW-DOSE LUNG CANCER SCREENING WITHOUT CONTRAST\n"
+            "CLINICAL INDICATION: Annual lung cancer screening. Current smoker, 42 pack-years.\n\n"
+            "IMPRESSION:\n1. Centrilobular emphysema.")
+    codes = code(coder, note, setting=Setting.radiology)
+    assert codes[0] == "Z12.2" and "J43.2" in codes
+    # a diagnostic study is not a screening encounter
+    codes = code(coder, note.replace("LUNG CANCER SCREENING", "DIAGNOSTIC").replace("Annual lung cancer screening",
+                                                                                    "Cough"), setting=Setting.radiology)
+    assert "Z12.2" not in codes
+
+
+def test_a_past_test_or_an_exercise_tip_is_not_an_encounter_reason(coder):
+    codes = code(coder, "A/P:\n1. Essential hypertension.\n2. Germline testing (2024).\n3. Weight bearing exercise.")
+    assert codes == ["I10"]
