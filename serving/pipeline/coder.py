@@ -35,6 +35,7 @@ from serving.pipeline.guidelines import (
     hormone_sensitivity,
     immunization_given,
     long_term_drugs,
+    osteoporotic_fracture,
     preventive_exam_code,
     receptor_status,
     screening_exam,
@@ -346,6 +347,7 @@ class Coder:
         chosen = self._use_additional(cs, retriever, chosen)
         chosen = self._adverse_effects(cs, enc, chosen)
         chosen = self._code_first_sepsis(cs, chosen)
+        chosen = self._osteoporotic_fractures(cs, enc, chosen)
         # a malignancy still coded as current is not also a personal history of itself (I.C.2.d)
         current = {history_code(cs, p.best.code, "historical") for p in chosen if p.best.code.startswith("C")}
         chosen = [p for p in chosen if not (p.best.code.startswith("Z85") and p.best.code in current)]
@@ -747,6 +749,29 @@ class Coder:
                               strict_coverage=p.best.strict_coverage, dense=p.best.dense)
                 out.append(_Pick(p.mention, p.note_index, p.flags, best, list(p.evidence)))
         return out
+
+    @staticmethod
+    def _osteoporotic_fractures(cs: CodeSet, enc: Encounter, chosen: list[_Pick]) -> list[_Pick]:
+        """A fragility fracture in known osteoporosis is M80 (I.C.13.d.1): it replaces the traumatic
+        fracture code, and the osteoporosis code it includes (M81 Excludes1 M80)."""
+        osteo = next((p.best.code for p in chosen if p.best.code.startswith(("M81", "M80"))), None)
+        if osteo is None:
+            return chosen
+        out, replaced = [], False
+        for p in chosen:
+            note = enc.notes[p.note_index].text
+            code = osteoporotic_fracture(cs, p.best.code, osteo, note) if p.best.code.startswith("S") else None
+            if code is None:
+                out.append(p)
+                continue
+            replaced = True
+            best = Ranked(code, cs.codes[code].description, p.best.score, p.best.query_coverage, 1.0,
+                          f"{p.best.matched_text} (fragility fracture in osteoporosis, guideline I.C.13.d.1)",
+                          p.best.strict_coverage, p.best.dense)
+            out.append(_Pick(p.mention, p.note_index, p.flags, best, list(p.evidence)))
+        # the osteoporosis now said by the M80 code: M81, or an M80 of unspecified site
+        return [p for p in out if not (replaced and (p.best.code.startswith("M81") or p.best.code[5:6] == "0"
+                                                      and p.best.code.startswith(("M80.0", "M80.8"))))]
 
     @staticmethod
     def _code_first_sepsis(cs: CodeSet, chosen: list[_Pick]) -> list[_Pick]:

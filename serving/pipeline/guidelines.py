@@ -546,3 +546,35 @@ def screening_exam(note: str, spans: list[tuple[int, int]]) -> DrugHit | None:
             if m and not _NOT_SCREENING.search(_clause(note, m.start(), m.end())):
                 return DrugHit(code, m.start(), m.end())
     return None
+
+
+# I.C.13.d.1: a fracture in a patient with osteoporosis from a fall or trauma that would not break a
+# normal, healthy bone is a pathological fracture, M80 (which includes the osteoporosis), not S-
+_LOW_ENERGY = re.compile(r"\b(?:fragility|osteoporotic\s+(?:\w+\s+)?f(?:ractu)?x|osteoporotic\s+fracture|pathologic(?:al)?\s+"
+                         r"(?:\w+\s+)?f(?:ractu)?x|pathologic(?:al)?\s+fracture|low[- ]energy|from\s+standing|standing\s+height|"
+                         r"ground[- ]level\s+fall|minor\s+fall|trivial\s+(?:fall|trauma))\b", re.I)
+# S-code category (or code prefix) → M80 site character
+_M80_SITE = (("S72", "5"), ("S12", "8"), ("S22.0", "8"), ("S32.0", "8"), ("S32", "B"), ("S52", "3"),
+             ("S42.0", "1"), ("S42.1", "1"), ("S42", "2"), ("S62", "4"), ("S82.5", "7"), ("S82.6", "7"),
+             ("S82.8", "7"), ("S82", "6"), ("S92", "7"))
+_M80_EPISODE = {"A": "A", "B": "A", "D": "D", "E": "D", "F": "D", "G": "G", "H": "G", "J": "G", "K": "K", "M": "K",
+                "N": "K", "P": "P", "Q": "P", "R": "P", "S": "S"}
+
+
+def osteoporotic_fracture(cs: CodeSet, fracture: str, osteoporosis: str, note: str) -> str | None:
+    """The M80 code for a traumatic fracture code when the patient has osteoporosis (a coded M81) and
+    the note documents a low-energy mechanism or calls the fracture fragility/pathological."""
+    if not _LOW_ENERGY.search(note):
+        return None
+    entry = cs.get(fracture)
+    site = next((c for p, c in _M80_SITE if fracture.startswith(p)), None)
+    if entry is None or site is None or "fracture" not in entry.description.lower():
+        return None
+    kind = "M80.8" if osteoporosis.startswith("M81.8") else "M80.0"
+    title = entry.description.lower()
+    side = "1" if " right " in f" {title} " else "2" if " left " in f" {title} " else "9"
+    episode = _M80_EPISODE.get(nodot(fracture)[-1], "A")
+    for code in (f"{kind}{site}{side}{episode}", f"{kind}{site}X{episode}", f"{kind}{site}9{episode}"):
+        if cs.is_billable(code):
+            return code
+    return None

@@ -97,3 +97,16 @@ def test_a_screening_study_lists_the_screening_code_first(coder):
 def test_a_past_test_or_an_exercise_tip_is_not_an_encounter_reason(coder):
     codes = code(coder, "A/P:\n1. Essential hypertension.\n2. Germline testing (2024).\n3. Weight bearing exercise.")
     assert codes == ["I10"]
+
+
+def test_a_fragility_fracture_in_osteoporosis_is_m80(coder):
+    note = ("A/P:\n1. Displaced R femoral neck fracture - low-energy fall from standing in known osteoporosis.\n"
+            "2. Age-related osteoporosis, on bisphosphonate.")
+    codes = code(coder, note, setting=Setting.inpatient, sex="F", age=71)
+    assert codes[0] == "M80.051A"
+    assert not any(c.startswith(("S72", "M81")) for c in codes)
+    # high-energy trauma in the same patient stays a traumatic fracture
+    note = ("A/P:\n1. Displaced R femoral neck fracture - motor vehicle collision at highway speed.\n"
+            "2. Age-related osteoporosis, on bisphosphonate.")
+    codes = code(coder, note, setting=Setting.inpatient, sex="F", age=71)
+    assert codes[0].startswith("S72") and not any(c.startswith("M80.05") for c in codes)
