@@ -35,6 +35,7 @@ _CUES = re.compile(
 _UNCLOSED_ASIDE = re.compile(r"(?<=\w)\s*\([^()]*$")
 # TNM staging ("pT1c pN0 M0") qualifies the neoplasm but is not a word of any code title
 _TNM = re.compile(r"\b[pcyr]?T(?:[0-4]|is|x)[a-d]?\b|\b[pcyr]?N[0-3x][a-c]?\b|\b[pc]?M[01x]\b")
+_INNER_NEGATION = re.compile(r"(?<=\w)([,;]?\s+)(?:no|w/o)\s+(?=[a-z])", re.I)
 _MEASURED = re.compile(r"\([^()]*\d[^()]*\)")
 # "Displaced bimalleolar fx L ankle s/p ORIF": what follows "s/p" is the procedure done for the
 # condition, not part of its name (a mention that starts with the cue is a status, routed by the coder)
@@ -58,6 +59,9 @@ class Mention:
         # an aside cut off by the item split ("Hodgkin lymphoma in her 40s (treated") is not the condition
         text = _UNCLOSED_ASIDE.sub("", text)
         text = adverse_effect_wording(text)
+        # a negated detail inside a diagnosis is an axis of it: "otitis media, no TM rupture" is otitis
+        # media without rupture (H66.001), not with it
+        text = _INNER_NEGATION.sub(r"\1without ", text)
         text = expand(text, role="assessment" if self.role in CODING_ROLES else self.role)
         # assertion cues are handled by ConText; in the query they only dilute the match, and so do
         # measurements in parentheses ("Prediabetes (A1c 6.0)", "CHF (EF 30%)")

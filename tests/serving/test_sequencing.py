@@ -110,3 +110,13 @@ def test_a_fragility_fracture_in_osteoporosis_is_m80(coder):
             "2. Age-related osteoporosis, on bisphosphonate.")
     codes = code(coder, note, setting=Setting.inpatient, sex="F", age=71)
     assert codes[0].startswith("S72") and not any(c.startswith("M80.05") for c in codes)
+
+
+def test_a_negated_detail_inside_a_diagnosis_is_its_without_axis(coder):
+    codes = code(coder, "A/P:\n1. Acute suppurative otitis media, R ear, no TM rupture - amoxicillin.", age=4)
+    assert codes[0] == "H66.001"
+
+
+def test_not_intractable_keeps_its_title_wording(coder):
+    codes = code(coder, "Dx: Migraine without aura, not intractable, without status migrainosus.", sex="F", age=40)
+    assert codes[0] == "G43.009"
