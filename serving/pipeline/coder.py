@@ -103,7 +103,7 @@ _HISTORY_PREFIX = re.compile(r"^history (?:family|personal) ")
 _NOT_CONDITION_WORDS = frozenset({"unspecified", "other", "site", "with", "without", "malignant", "neoplasm", "disease",
                                   "diseases", "disorder", "disorders", "type", "history", "family", "organs", "specified",
                                   "conditions", "system"})
-_CATCH_ALL = re.compile(r"\bunspecified\b|\bother (?:specified )?(?:conditions|diseases)\b", re.I)
+_CATCH_ALL = re.compile(r"\bunspecified\b|\bother\b", re.I)
 
 
 def _history_from_condition(cs: CodeSet, ranked: list[Ranked], conditions: list[Ranked],

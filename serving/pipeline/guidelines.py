@@ -42,7 +42,7 @@ _HEALING = (
 
 HISTORY_ROUTES: dict[str, tuple[str, ...]] = {
     "family": ("Z80", "Z81", "Z82", "Z83", "Z84"),
-    "historical": ("Z85", "Z86", "Z87", "Z92", "Z90", "Z95", "Z96", "Z98", "Z99"),
+    "historical": ("Z85", "Z86", "Z87", "Z91", "Z92", "Z90", "Z95", "Z96", "Z98", "Z99"),
 }
 _RELATIVES = re.compile(
     r"\b(?:mother|father|mom|dad|sister|brother|sibling|siblings|aunt|uncle|grandmother|grandfather|"
