@@ -103,7 +103,10 @@ _HISTORY_PREFIX = re.compile(r"^history (?:family|personal) ")
 _NOT_CONDITION_WORDS = frozenset({"unspecified", "other", "site", "with", "without", "malignant", "neoplasm", "disease",
                                   "diseases", "disorder", "disorders", "type", "history", "family", "organs", "specified",
                                   "conditions", "system"})
-_CATCH_ALL = re.compile(r"\bunspecified\b|\bother\b", re.I)
+_PREGNANCY = re.compile(r"\b(?:pregnan\w*|gravid\w*|G\d+\s*P\d+|postpartum|post-partum|puerper\w*|trimester|"
+                        r"weeks?\s+(?:gestation|pregnant)|\d+\s*w(?:ks?)?\s*\d*\s*d?\s+(?:IUP|gestation)|IUP|EGA|GA\s+\d+|"
+                        r"deliver\w*|antepartum|prenatal|obstetric\w*|labor)\b", re.I)
+_CATCH_ALL = re.compile(r"\bunspecified\b|\bother (?:specified )?(?:conditions|diseases)\b", re.I)
 
 
 def _history_from_condition(cs: CodeSet, ranked: list[Ranked], conditions: list[Ranked],
@@ -608,13 +611,16 @@ class Coder:
         # external causes (V00-Y99) are reported with the injury they explain, never as a diagnosis
         # nor a code the patient's age rules out (neonatal UTI for a 70-year-old: the MCE age edits)
         age = enc.patient.age_on(enc.date_of_service)
+        # and a pregnancy code (O00-O9A) only on a record that documents the pregnancy (I.C.15.a)
+        pregnant = bool(_PREGNANCY.search(enc.notes[ni].text))
         ranked = [r for r in ranker.score(query, cands)
                   if not conflicts_with_sex(cs, r.code, enc.patient.sex) and not conflicts_with_age(r.code, age)
-                  and not r.code.startswith(_NEVER_FROM_A_MENTION)]
+                  and not r.code.startswith(_NEVER_FROM_A_MENTION) and (pregnant or not r.code.startswith("O"))]
         if route is not None and not _STATUS_POST.match(m.text):
             # "status post <procedure>" is a status (Z95-Z99, the status table), not a past condition
             condition_query = _HISTORY_PREFIX.sub("", query)
-            conditions = [r for r in ranker.score(condition_query, cands) if not r.code.startswith(("Z", *_EXTERNAL_CAUSES))]
+            conditions = [r for r in ranker.score(condition_query, cands) if not r.code.startswith(("Z", *_EXTERNAL_CAUSES))
+                          and (pregnant or not r.code.startswith("O")) and not conflicts_with_age(r.code, age)]
             mapped = _history_from_condition(cs, ranked, conditions, route)
             if mapped is not None and mapped.score >= (PRIMARY_MIN if m.primary else SECONDARY_MIN):
                 return mapped

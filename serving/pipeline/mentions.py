@@ -35,6 +35,9 @@ _CUES = re.compile(
 _UNCLOSED_ASIDE = re.compile(r"(?<=\w)\s*\([^()]*$")
 # TNM staging ("pT1c pN0 M0") qualifies the neoplasm but is not a word of any code title
 _TNM = re.compile(r"\b[pcyr]?T(?:[0-4]|is|x)[a-d]?\b|\b[pcyr]?N[0-3x][a-c]?\b|\b[pc]?M[01x]\b")
+# "Hx of DVT, no current signs": a clause denying that anything is present now adds nothing to the name
+_NOTHING_NOW = re.compile(r"[,;]\s*(?:no|w/o|without)\s+(?:current|acute|active|new|further|evidence|signs?|symptoms?|"
+                          r"recurren\w*|complications?|issues?|problems?|concerns?|change)\b[^,;]*", re.I)
 _INNER_NEGATION = re.compile(r"(?<=\w)([,;]?\s+)(?:no|w/o)\s+(?=[a-z])", re.I)
 _MEASURED = re.compile(r"\([^()]*\d[^()]*\)")
 # "Displaced bimalleolar fx L ankle s/p ORIF": what follows "s/p" is the procedure done for the
@@ -61,7 +64,7 @@ class Mention:
         text = adverse_effect_wording(text)
         # a negated detail inside a diagnosis is an axis of it: "otitis media, no TM rupture" is otitis
         # media without rupture (H66.001), not with it
-        text = _INNER_NEGATION.sub(r"\1without ", text)
+        text = _INNER_NEGATION.sub(r"\1without ", _NOTHING_NOW.sub("", text))
         text = expand(text, role="assessment" if self.role in CODING_ROLES else self.role)
         # assertion cues are handled by ConText; in the query they only dilute the match, and so do
         # measurements in parentheses ("Prediabetes (A1c 6.0)", "CHF (EF 30%)")

@@ -120,3 +120,8 @@ def test_a_negated_detail_inside_a_diagnosis_is_its_without_axis(coder):
 def test_not_intractable_keeps_its_title_wording(coder):
     codes = code(coder, "Dx: Migraine without aura, not intractable, without status migrainosus.", sex="F", age=40)
     assert codes[0] == "G43.009"
+
+
+def test_pregnancy_codes_need_a_documented_pregnancy(coder):
+    codes = code(coder, "A/P:\n1. Deep vein thrombosis of left leg.", sex="F", age=30)
+    assert codes and not any(c.startswith("O") for c in codes)
