@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 
 from medcore.model import Encounter, Note, Patient, Setting
-from medcore.refdata.releases import codeset_for
-from serving.pipeline.coder import Coder
 from serving.pipeline.guidelines import (
     adverse_effect,
     adverse_effect_wording,
@@ -18,16 +16,6 @@ from serving.pipeline.guidelines import (
 )
 
 DATA = Path(__file__).resolve().parents[2] / "serving" / "pipeline" / "data"
-
-
-@pytest.fixture(scope="module")
-def cs():
-    return codeset_for(date(2026, 6, 1))
-
-
-@pytest.fixture(scope="module")
-def coder():
-    return Coder(dense=False)
 
 
 def code(coder, text, setting=Setting.office, age=64, sex="F"):

@@ -6,7 +6,6 @@ from datetime import date
 import pytest
 
 from medcore.model import Assertion, Encounter, Note, Patient, Setting
-from serving.pipeline.coder import Coder
 
 NOTE = """OFFICE VISIT
 HPI: 58 y/o M f/u DM2 and HTN. Denies chest pain.
@@ -23,11 +22,6 @@ def enc(setting: Setting = Setting.office, text: str = NOTE) -> Encounter:
         encounter_id="T1", setting=setting, patient=Patient(age=58, sex="M"),
         date_of_service=date(2026, 5, 4), notes=[Note(text=text)],
     )
-
-
-@pytest.fixture(scope="module")
-def coder():
-    return Coder(dense=False)
 
 
 def test_codes_what_the_assessment_supports(coder):

@@ -5,14 +5,8 @@ from datetime import date
 import pytest
 
 from medcore.model import Encounter, Note, Patient, Setting
-from medcore.refdata.releases import codeset_for
 from serving.pipeline.coder import Coder
 from serving.pipeline.combinations import combine, missing_additional, supported
-
-
-@pytest.fixture(scope="module")
-def cs():
-    return codeset_for(date(2026, 6, 1))
 
 
 def out(cs, codes):

@@ -5,19 +5,7 @@ from datetime import date
 import pytest
 
 from medcore.model import Encounter, Note, Patient, Setting
-from medcore.refdata.releases import codeset_for
-from serving.pipeline.coder import Coder
 from serving.pipeline.guidelines import episode_of_care, history_query, long_term_drugs
-
-
-@pytest.fixture(scope="module")
-def cs():
-    return codeset_for(date(2026, 6, 1))
-
-
-@pytest.fixture(scope="module")
-def coder():
-    return Coder(dense=False)
 
 
 def code(coder, text, setting=Setting.office):

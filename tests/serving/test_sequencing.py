@@ -4,17 +4,9 @@ and assessment lines that are orders or medication records rather than diagnoses
 
 from datetime import date
 
-import pytest
-
 from medcore.model import Encounter, Note, Patient, Setting
-from serving.pipeline.coder import Coder
 from serving.pipeline.guidelines import sepsis_first
 from serving.pipeline.mentions import extract
-
-
-@pytest.fixture(scope="module")
-def coder():
-    return Coder(dense=False)
 
 
 def code(coder, text, setting=Setting.office, age=70, sex="M"):

@@ -6,9 +6,7 @@ from datetime import date
 import pytest
 
 from medcore.model import Assertion, Encounter, Note, Patient, Setting
-from medcore.refdata.releases import codeset_for
 from serving.pipeline.assertion import assess
-from serving.pipeline.coder import Coder
 from serving.pipeline.mentions import Mention, conjuncts, extract
 from serving.pipeline.sections import header_role
 from serving.ranker.fused import FusedRanker, contradictions
@@ -16,16 +14,6 @@ from serving.retriever.corpus import _axis_variants
 from serving.retriever.tokens import tokenize
 
 SINGLE_MODERATE = "Major depressive disorder, single episode, moderate"
-
-
-@pytest.fixture(scope="module")
-def cs():
-    return codeset_for(date(2026, 6, 1))
-
-
-@pytest.fixture(scope="module")
-def coder():
-    return Coder(dense=False)
 
 
 # -- ranker: a title stating the opposite axis --------------------------------------------------------
