@@ -476,7 +476,7 @@ def adverse_effect_wording(text: str) -> str:
         agent = next(a for c, a in _code_patterns(_ADVERSE, r"", r"") if c == root).pattern
         induced = re.compile(rf"(?<![\w-])(?:{agent})[- ](?:\w+[- ])?(?:induced|related|associated)\s+(?P<what>[^,;.()]+)", re.I)
 
-        def reword(m: re.Match[str]) -> str:
+        def reword(m: re.Match[str], root: str = root) -> str:
             what = m.group("what").strip()
             if root == _CHEMO_ROOT and _CYTOPENIA.search(what):
                 return f"{what} due to antineoplastic chemotherapy "
