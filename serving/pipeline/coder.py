@@ -354,6 +354,9 @@ class Coder:
         # a malignancy still coded as current is not also a personal history of itself (I.C.2.d)
         current = {history_code(cs, p.best.code, "historical") for p in chosen if p.best.code.startswith("C")}
         chosen = [p for p in chosen if not (p.best.code.startswith("Z85") and p.best.code in current)]
+        for p in chosen[self.settings.max_codes:]:
+            result.dropped.append({"note_index": p.note_index, "start": p.mention.start, "end": p.mention.end,
+                                   "reason": f"over max_codes ({p.best.code})"})
         for rank, p in enumerate(chosen[: self.settings.max_codes], start=1):
             result.codes.append(
                 CodeSuggestion(
@@ -375,7 +378,23 @@ class Coder:
         problems = len({p.best.code for p in chosen if p.mention.primary}) or min(len(chosen), 1)
         result.em_level = em_level(enc, problems, assessment).as_dict()
         self._encounter_reasons(enc, cs, result)
+        self._cap(result)
         return result
+
+    def _cap(self, result: CodingResult) -> None:
+        """At most ``max_codes`` codes (12 fit an 837P): the guideline passes that add status, history
+        and encounter codes run after the ranked picks, so the cap is applied once more at the end;
+        the codes cut are listed in ``dropped`` so a reviewer can see them."""
+        extra = result.codes[self.settings.max_codes:]
+        if not extra:
+            return
+        result.codes = result.codes[: self.settings.max_codes]
+        kept = {c.code for c in result.codes}
+        result.review = [c for c in result.review if c in kept]
+        for c in extra:
+            ev = c.evidence[0] if c.evidence else None
+            result.dropped.append({"note_index": ev.note_index if ev else 0, "start": ev.start if ev else 0,
+                                   "end": ev.end if ev else 0, "reason": f"over max_codes ({c.code})"})
 
     @staticmethod
     def _past_malignancies(text: str, sections) -> list[Mention]:

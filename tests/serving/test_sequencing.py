@@ -117,3 +117,16 @@ def test_not_intractable_keeps_its_title_wording(coder):
 def test_pregnancy_codes_need_a_documented_pregnancy(coder):
     codes = code(coder, "A/P:\n1. Deep vein thrombosis of left leg.", sex="F", age=30)
     assert codes and not any(c.startswith("O") for c in codes)
+
+
+def test_never_more_codes_than_an_837p_carries(coder):
+    items = ["Essential hypertension", "Hyperlipidemia", "Hypothyroidism", "Gastroesophageal reflux disease",
+             "Osteoarthritis of right knee", "Major depressive disorder, recurrent, moderate", "Generalized anxiety disorder",
+             "Chronic obstructive pulmonary disease", "Allergic rhinitis", "Gout", "Iron deficiency anemia",
+             "Vitamin D deficiency", "Insomnia", "Migraine without aura, not intractable"]
+    note = "SHx: former smoker, quit 2010.\nA/P:\n" + "\n".join(f"{i}. {t}." for i, t in enumerate(items, 1))
+    enc = Encounter(encounter_id="CAP", setting=Setting.office, patient=Patient(age=60, sex="F"),
+                    date_of_service=date(2026, 6, 1), notes=[Note(text=note)])
+    result = coder.code(enc)
+    assert len(result.codes) == 12 and [c.rank for c in result.codes] == list(range(1, 13))
+    assert any(d["reason"].startswith("over max_codes") for d in result.dropped)
