@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -71,6 +72,12 @@ _QUALIFIERS = frozenset(
 # a normal finding ("structurally normal heart", "QTc normal") is not a diagnosis, unless the code is
 # itself about normality (normal pregnancy, normal pressure hydrocephalus)
 _NORMAL = re.compile(r"(?<!ab)\bnormal\b|\bunremarkable\b|\bwithin normal limits\b|\bWNL\b", re.I)
+
+
+@lru_cache(maxsize=64)
+def _documents_pregnancy(note: str) -> bool:
+    """Whether the note documents a pregnancy (asked once per note, not once per mention)."""
+    return bool(_PREGNANCY.search(note))
 
 
 def _names_a_condition(query: str) -> bool:
@@ -631,7 +638,7 @@ class Coder:
         # nor a code the patient's age rules out (neonatal UTI for a 70-year-old: the MCE age edits)
         age = enc.patient.age_on(enc.date_of_service)
         # and a pregnancy code (O00-O9A) only on a record that documents the pregnancy (I.C.15.a)
-        pregnant = bool(_PREGNANCY.search(enc.notes[ni].text))
+        pregnant = _documents_pregnancy(enc.notes[ni].text)
         ranked = [r for r in ranker.score(query, cands)
                   if not conflicts_with_sex(cs, r.code, enc.patient.sex) and not conflicts_with_age(r.code, age)
                   and not r.code.startswith(_NEVER_FROM_A_MENTION) and (pregnant or not r.code.startswith("O"))]

@@ -468,13 +468,28 @@ _CHEMO_ROOT = "T45.1X5"
 _CYTOPENIA = re.compile(r"\b(?:anemia|pancytopenia|neutropenia|leukopenia|cytopenia)\b", re.I)
 
 
+@lru_cache(maxsize=1)
+def _rewording_patterns() -> list[tuple[str, re.Pattern[str], re.Pattern[str], re.Pattern[str]]]:
+    """Per drug class: (T-code root, "<drug>-induced <what>", "due to <drug>", "(<drug>)"), compiled once:
+    every mention's query passes through :func:`adverse_effect_wording`."""
+    out = []
+    for root, rx in _code_patterns(_ADVERSE, r"", r""):
+        agent = rx.pattern
+        out.append((
+            root,
+            re.compile(rf"(?<![\w-])(?:{agent})[- ](?:\w+[- ])?(?:induced|related|associated)\s+(?P<what>[^,;.()]+)", re.I),
+            re.compile(rf"\b(?:due\s+to|from|secondary\s+to|2/2)\s+(?:(?:the|prior|recent|adjuvant)\s+)?(?:{agent})(?![\w-])",
+                       re.I),
+            re.compile(rf"\(\s*(?:{agent})\s*\)", re.I),
+        ))
+    return out
+
+
 def adverse_effect_wording(text: str) -> str:
     """A drug-blamed condition worded as the Alphabetic Index words it: "Oxaliplatin-induced
     peripheral neuropathy" → "drug-induced peripheral neuropathy"; "chemo-induced anemia" → "anemia
     due to antineoplastic chemotherapy"."""
-    for root, _ in _adverse_patterns():
-        agent = next(a for c, a in _code_patterns(_ADVERSE, r"", r"") if c == root).pattern
-        induced = re.compile(rf"(?<![\w-])(?:{agent})[- ](?:\w+[- ])?(?:induced|related|associated)\s+(?P<what>[^,;.()]+)", re.I)
+    for root, induced, due_to, aside in _rewording_patterns():
 
         def reword(m: re.Match[str], root: str = root) -> str:
             what = m.group("what").strip()
@@ -482,12 +497,9 @@ def adverse_effect_wording(text: str) -> str:
                 return f"{what} due to antineoplastic chemotherapy "
             return f"drug-induced {what} "
 
-        new = text
-        if root == _CHEMO_ROOT:
-            new = re.sub(rf"\b(?:due\s+to|from|secondary\s+to|2/2)\s+(?:(?:the|prior|recent|adjuvant)\s+)?(?:{agent})(?![\w-])",
-                         "due to antineoplastic chemotherapy", new, flags=re.I)
+        new = due_to.sub("due to antineoplastic chemotherapy", text) if root == _CHEMO_ROOT else text
         # "(oxaliplatin)" beside the reworded condition names the drug the T code will carry
-        new = re.sub(rf"\(\s*(?:{agent})\s*\)", " ", induced.sub(reword, new), flags=re.I)
+        new = aside.sub(" ", induced.sub(reword, new))
         if new != text:
             return " ".join(new.split())
     return text
