@@ -142,6 +142,16 @@ def assess(text: str, spans: list[tuple[int, int]]) -> list[AssertionFlags]:
 
 
 _HISTORY_WORD = re.compile(r"\b(?:history|hx|h/o)\b", re.I)
+# a family-history cue names both who had the condition and when: a relative's condition is history
+_FAMILY_HISTORY = re.compile(r"\b(?:family\s+(?:history|hx)|fh|fhx)\b", re.I)
+# a habit (drinking, drug use) is a pattern over time, never an event of this encounter: social
+# history states it whether present ("Alcohol: two glasses a day") or denied ("Denies drugs"). Only
+# the bare substance: "alcohol use" or "alcohol dependence" is a diagnosis the assessment may code
+_HABIT = re.compile(
+    r"(?:(?:illicit|recreational|street|iv|intravenous|other)\s+)?"
+    r"(?:alcohol|etoh|drugs?|substances?)",
+    re.I,
+)
 
 _CATEGORY_FLAG = {
     "NEGATED_EXISTENCE": "negated",
@@ -166,6 +176,10 @@ def _flags(ent) -> AssertionFlags:
             found[flag] = True
         if flag == "negated" and _HISTORY_WORD.search(ent.doc[s:e].text):
             found["historical"] = True  # "no history of CAD" denies a past condition
+    if found.get("family") and _FAMILY_HISTORY.search(ent.sent.text[: ent.start_char - ent.sent.start_char]):
+        found["historical"] = True
+    if _HABIT.fullmatch(ent.text.strip()):
+        found["historical"] = True
     return AssertionFlags(**found)
 
 

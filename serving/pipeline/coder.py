@@ -64,7 +64,8 @@ MIN_DENSE_SIMILARITY = 0.35
 # must not code "symptomatic" as symptomatic neurosyphilis
 _QUALIFIERS = frozenset(
     "stable unstable symptomatic asymptomatic benign appearing benign-appearing improved improving controlled "
-    "uncontrolled well-controlled poorly-controlled worsening worse better resolved resolving new chronic acute mild "
+    "uncontrolled well-controlled poorly-controlled worsening worse better resolved resolving healed healing "
+    "well-healed new chronic acute mild "
     "moderate severe bilateral left right unchanged persistent recurrent intermittent ongoing active good poor "
     "fair frequent occasional rare likely overall currently today now clinically significant noted present "
     "status quo baseline at of and with w the a an in on is are was".split()
@@ -636,6 +637,8 @@ class Coder:
         # a code for the other sex's anatomy is never the answer (C50.422 for a woman)
         # external causes (V00-Y99) are reported with the injury they explain, never as a diagnosis
         # nor a code the patient's age rules out (neonatal UTI for a 70-year-old: the MCE age edits)
+        if not _names_a_condition(_HISTORY_PREFIX.sub("", query)):
+            return None  # "healed" or "stable" alone, past or present, names nothing to code
         age = enc.patient.age_on(enc.date_of_service)
         # and a pregnancy code (O00-O9A) only on a record that documents the pregnancy (I.C.15.a)
         pregnant = _documents_pregnancy(enc.notes[ni].text)
@@ -654,7 +657,7 @@ class Coder:
             ranked = [r for r in ranked if r.code.startswith(route)]
             if ranked and ranked[0].score >= PRIMARY_MIN and ranked[0].query_coverage >= MIN_QUERY_COVERAGE:
                 ranked[0].strict_coverage = 1.0  # the route, not the wording, made it a history code
-        if not ranked or not _names_a_condition(query):
+        if not ranked:
             return None
         best = ranked[0]
         if _ENCOUNTER_TITLE.search(best.description) and not _ENCOUNTER_WORDS.search(m.text):

@@ -77,3 +77,35 @@ def test_technique_words_are_not_negation():
 def test_locate_prefers_the_capitalised_target():
     sentence = "Schizophrenia: The patient has a long history of SCHIZOPHRENIA."
     assert locate("schizophrenia", sentence) == (sentence.index("SCHIZ"), sentence.index("SCHIZ") + 13)
+
+
+def test_a_family_history_cue_makes_the_relatives_condition_history():
+    f = _one("FH is positive for a sister with colon polyps at age 60.", "colon polyps")
+    assert f.family and f.historical
+    f = _one("The indication is family history of colon cancer.", "colon cancer")
+    assert f.family and f.historical
+    # a relative named without a family-history cue is an experiencer, not a time
+    f = _one("Her son noted that she was jaundiced.", "jaundiced")
+    assert not f.historical
+    # the patient's own condition status is unchanged
+    assert f.status() is not Assertion.historical
+
+
+def test_a_substance_habit_is_history_but_a_use_disorder_is_not():
+    assert _one("Denies alcohol or drugs.", "drugs").historical
+    assert _one("Denies alcohol or drugs.", "alcohol").historical
+    assert _one("Alcohol: two glasses of wine per day.", "Alcohol").historical
+    assert not _one("Alcohol use disorder, mild.", "Alcohol use disorder").historical
+    assert not _one("Alcohol dependence with withdrawal.", "Alcohol dependence with withdrawal").historical
+
+
+def test_prior_reaches_past_a_procedure_to_its_condition():
+    assert _one("Prior ORIF of a left femoral neck fracture.", "left femoral neck fracture").historical
+    # "prior to" is a time of day, not a history cue
+    assert not _one("No chest pain prior to the fall; now with hip pain.", "hip pain").historical
+
+
+def test_a_recent_time_ends_a_history_cue():
+    text = "On exam, her hyponatremia from last week appears to have resolved."
+    assert not _one(text, "hyponatremia").historical
+    assert _one("Her hyponatremia has resolved.", "hyponatremia").historical

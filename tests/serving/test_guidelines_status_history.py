@@ -299,3 +299,22 @@ def test_family_history_is_coded_when_the_assessment_names_it(coder):
     assert "Z80.7" in codes          # the mother's lymphoma bears on a lymphoma work-up
     assert "Z80.3" not in codes      # the sister's breast cancer bears on nothing assessed
     assert not any(c.startswith(("C81", "C50")) for c in codes)
+
+
+def test_a_bare_status_word_names_no_condition():
+    from serving.pipeline.coder import _names_a_condition
+
+    # "- healed" is said of the fracture before it; alone it names no condition, past or present
+    # (with dense retrieval on, "healed" in a PMH line reached Z87.81 through the history route)
+    assert not _names_a_condition("healed")
+    assert not _names_a_condition("well-healed, stable")
+    assert _names_a_condition("healed fracture")
+
+
+def test_a_bare_status_word_in_history_codes_nothing(coder):
+    text = ("Assessment:\n1. Hypothyroidism - stable.\n"
+            "2. S/p L THA (2019) for prior fragility fx - healed.\n")
+    codes = code(coder, text, age=71)
+    assert "E03.9" in codes
+    assert "Z87.81" not in codes
+    assert not [c for c in codes if c.startswith("Z87.8")]
