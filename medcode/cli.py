@@ -115,6 +115,7 @@ def code(
     from handlers.code import code as code_stage
     from handlers.ingest import ingest
     from medcore.errors import MedcodeError
+    from medcore.errors import CodeSetUnavailable
     from serving.pipeline.coder import Coder
 
     if format not in ("auto", "text", "fhir", "hl7", "ccda"):
@@ -134,6 +135,10 @@ def code(
             _fail(f"{file}: the input holds no note text to code")
         with _local_llm(llm) as local:
             _, result = code_stage(enc, ctx, Coder(llm=local.stage()))
+    except CodeSetUnavailable as exc:
+        _fail(f"{exc}. The date of service comes from the input when it has one, else from --dos "
+              "YYYY-MM-DD, else today; a year not shipped needs its release files (docs/ARCHITECTURE.md, "
+              "medcore/data/icd10cm/releases.json)")
     except MedcodeError as exc:
         _fail(str(exc))
     finally:

@@ -57,8 +57,41 @@ _AIRSPACE = re.compile(r"\b(?:air[- ]?space|alveolar|parenchymal)\s+(?:opacity|o
                        re.I)
 
 
+# the Alphabetic Index has no "Lesion, kidney": an imaged renal lesion not yet characterized is an
+# abnormal finding on diagnostic imaging of the kidney (R93.42-, with its side)
+_RENAL_LESION = re.compile(r"\b(?:renal|kidney)\s+(?:lesions?|abnormality|abnormalities|finding)\b", re.I)
+
+
 # a typed influenza ("influenza A", "flu B", "H1N1") is an identified influenza virus (J10), not J11
 _FLU_TYPED = re.compile(r"\b(?i:influenza|flu)\s+(?i:type\s+)?(?:A|B)\b(?!\s*/)|\bH\d+N\d+\b")
+
+
+# a spinal level says the region ICD-10-CM codes by (M47.81-, M51.2-, M54.1-): "L4-L5" is lumbar,
+# "L5-S1" lumbosacral, "C5-6" cervical. A range is always a spinal level; a single level only beside a
+# spine word ("L5 nerve root"), since "T4", "C3" and "S1" are also a hormone, a complement and a heart sound
+_REGION = {"C": "cervical", "T": "thoracic", "L": "lumbar", "S": "sacral",
+           "CT": "cervicothoracic", "TL": "thoracolumbar", "LS": "lumbosacral", "SC": "sacrococcygeal"}
+_LEVEL_RANGE = re.compile(r"\b(?P<a>[CTLS])(?P<n>[1-9]|1[0-2])\s*[-/]\s*(?P<b>[CTLS])?(?P<m>[1-9]|1[0-2])\b")
+_LEVEL_ONE = re.compile(r"\b(?P<a>[CL])(?P<n>[1-7])\b(?=\s+(?:nerve|root|vertebra|vertebral|level|disc|disk|"
+                        r"radicul|pars|facet|pedicle|spinous|spondyl))")
+# the Alphabetic Index enters disc herniation, extrusion and protrusion as "Displacement, intervertebral disc"
+_DISC = re.compile(r"\b(?:(?:intervertebral\s+)?(?:disc|disk)\s+(?:extrusion|protrusion|herniation|bulge)s?|"
+                   r"(?:extruded|protruded|herniated|bulging)\s+(?:intervertebral\s+)?(?:disc|disk)s?|HNP)\b", re.I)
+
+
+def _region(m: re.Match[str]) -> str:
+    a, b = m.group("a"), m.groupdict().get("b") or m.group("a")
+    if a == b and (a == "S" or (a == "T" and {m.group("n"), m.group("m")} <= {"1", "2"})):
+        return m.group()  # heart sounds ("S1/S2") and MRI sequences ("T1/T2 hyperintense")
+    region = _REGION.get(a if a == b else a + b, _REGION[a])
+    return f"{m.group()} {region}"
+
+
+def spine_wording(text: str) -> str:
+    """Spinal levels with the region they lie in, and disc herniation the way the index words it."""
+    text = _LEVEL_RANGE.sub(_region, text)
+    text = _LEVEL_ONE.sub(_region, text)
+    return _DISC.sub("intervertebral disc displacement", text)
 
 
 def neoplasm_wording(text: str) -> str:
@@ -88,5 +121,6 @@ def expand(text: str, role: str = "any") -> str:
         return expansion if context in ("any", role) else m.group(1)
 
     text = _AIRSPACE.sub("lung infiltrate", pattern.sub(sub, text))
+    text = _RENAL_LESION.sub("abnormal radiologic findings on diagnostic imaging of kidney", text)
     text = _FLU_TYPED.sub("influenza due to other identified influenza virus", text)
-    return neoplasm_wording(text)
+    return neoplasm_wording(spine_wording(text))

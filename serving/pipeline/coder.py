@@ -664,7 +664,10 @@ class Coder:
             # "Encounter for ..." and counseling codes say why the visit happened; "Germline testing
             # (2024)" or "weight bearing exercise" in an assessment is not a reason for this visit
             return None
-        if _NORMAL.search(m.text) and not any("normal" in t.lower() for t in (best.description, best.matched_text)):
+        if _NORMAL.search(m.text) and not (any("normal" in t.lower() for t in (best.description, best.matched_text))
+                                            and best.strict_coverage >= 0.8):
+            # a code about normality must say the whole mention ("normal pressure hydrocephalus"); "heart
+            # failure with normal ejection fraction" is not a "structurally normal heart"
             return None
         code = episode_of_care(cs, best.code, m.text, enc.notes[ni].text)
         if code != best.code:

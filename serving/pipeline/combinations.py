@@ -61,18 +61,27 @@ def _with_index(cs: CodeSet) -> dict[str, list[tuple[frozenset[str], str]]]:
     return out
 
 
+# what a title says a condition is without ("Spondylosis without myelopathy or radiculopathy") is not
+# a condition it can be combined with: M47.816 is no myelopathy for M51.06
+_WITHOUT = re.compile(r"\bwithout\b[^,;]*", re.I)
+
+
+def _affirmed(text: str) -> set[str]:
+    return content_tokens(_WITHOUT.sub(" ", text))
+
+
 @lru_cache(maxsize=65536)
 def _words(cs: CodeSet, code: str) -> frozenset[str]:
     e = cs.get(code)
     if e is None:
         return frozenset()
     title = content_tokens(e.description)
-    words = set(title)
+    words = _affirmed(e.description)
     for t in e.index_terms:
         # only entries whose main term the title names: "Cataract, myxedema" (E03.9 as the cause of
         # a cataract) must not make hypothyroidism look like a cataract
         if content_tokens(t.split(",", 1)[0]) <= title:
-            words |= content_tokens(t)
+            words |= _affirmed(t)
     return frozenset(words)
 
 
@@ -144,7 +153,7 @@ def _best_with(cs: CodeSet, index, a: str, b: str) -> tuple[str, bool] | None:
     plain entry (so the combination replaces it). Subterms matching b's own title win over those
     matching only its index entries; then the more specific (more words) subterm."""
     b_words = _words(cs, b)
-    b_title = content_tokens(cs.get(b).description)
+    b_title = _affirmed(cs.get(b).description)
     a_title = content_tokens(cs.get(a).description)
     best: tuple[tuple, str, bool] | None = None
     for path, plain in _bases(cs, a):

@@ -40,6 +40,26 @@ _NOTHING_NOW = re.compile(r"[,;]\s*(?:no|w/o|without)\s+(?:current|acute|active|
                           r"recurren\w*|complications?|issues?|problems?|concerns?|change)\b[^,;]*", re.I)
 _INNER_NEGATION = re.compile(r"(?<=\w)([,;]?\s+)(?:no|w/o)\s+(?=[a-z])", re.I)
 _MEASURED = re.compile(r"\([^()]*\d[^()]*\)")
+# functional classes grade severity for the clinician but name no code axis: "stable angina (CCS
+# class II)", "HFrEF, NYHA class III", "COPD, GOLD 3", "ECOG 1"
+_FUNCTIONAL_CLASS = re.compile(
+    r"[,;]?\s*\(?\b(?:CCS|NYHA|Killip|GOLD|ECOG|ASA|mRS|Child[- ]Pugh)(?:\s+(?:class|grade|stage|score))?"
+    r"\s+(?:[IVX]+|\d+|[A-D])\b\)?",
+    re.I,
+)
+# what a lesion does to its neighbour is imaging detail, not the lesion: "disc extrusion displacing the
+# traversing L5 nerve root" is a disc displacement (M51.26), not a nerve root disorder
+_EFFECT_CLAUSE = re.compile(r"[,;]?\s+(?:displacing|compressing|contacting|abutting|impinging|effacing|deforming|"
+                            r"indenting|encasing|narrowing)\b.*$", re.I)
+# when it began is not what it is: "stable angina, new since ~March", "knee pain x 8 weeks"
+_ONSET = re.compile(
+    r"[,;]?\s*\b(?:(?:new|present|ongoing|worse|worsening)\s+)?(?:(?:since|for|over\s+the\s+(?:last|past))\s+|x\s*)"
+    r"~?\s*(?:(?:about|approx\.?|approximately|several|a\s+few|few|the\s+last|the\s+past|\d+(?:-\d+)?|one|two|"
+    r"three|four|five|six|a)\s+)?(?:days?|weeks?|wks?|months?|mos?|years?|yrs?)\b"
+    r"|[,;]?\s*\b(?:(?:new|present|ongoing)\s+)?since\s+~?\s*(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)"
+    r"[a-z]*\.?(?:\s+\d{4})?|\d{4}|childhood|birth|age\s+\d+)\b",
+    re.I,
+)
 # "Displaced bimalleolar fx L ankle s/p ORIF": what follows "s/p" is the procedure done for the
 # condition, not part of its name (a mention that starts with the cue is a status, routed by the coder)
 _AFTER_PROCEDURE = re.compile(r"(?<=\w)[\s,;-]+(?:s/p|S/P|status\s+post)\b.*$", re.I)
@@ -68,7 +88,8 @@ class Mention:
         text = expand(text, role="assessment" if self.role in CODING_ROLES else self.role)
         # assertion cues are handled by ConText; in the query they only dilute the match, and so do
         # measurements in parentheses ("Prediabetes (A1c 6.0)", "CHF (EF 30%)")
-        text = _TNM.sub(" ", _MEASURED.sub(" ", text))
+        text = _EFFECT_CLAUSE.sub("", text)
+        text = _TNM.sub(" ", _MEASURED.sub(" ", _FUNCTIONAL_CLASS.sub(" ", _ONSET.sub(" ", text))))
         return " ".join(_CUES.sub(" ", text).split()) or text
 
 

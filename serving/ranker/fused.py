@@ -24,7 +24,7 @@ from serving.retriever.tokens import content_tokens, required_tokens, tokenize
 __all__ = ["FEATURES", "W_BM25", "W_DENSE", "W_DOC", "W_QUERY", "Features", "FusedRanker", "Ranked", "main_term"]
 
 
-_MAIN_TERM_END = re.compile(r",|;|\s(?:of|with|without|due to|secondary to|in|from|on|involving|after)\s", re.I)
+_MAIN_TERM_END = re.compile(r",|;|\s(?:of|with|without|due to|secondary to|in|at|from|on|involving|after)\s", re.I)
 
 
 def main_term(query: str) -> str | None:
@@ -62,6 +62,10 @@ OPPOSITES: tuple[tuple[str, str], ...] = (
     ("initial", "subsequent"), ("initial", "sequela"), ("subsequent", "sequela"),
 )
 CONTRADICTION_PENALTY = 0.1
+# an "unspecified" code loses a little when a sibling in its category accounts for a word of the
+# mention it does not ("stable angina pectoris": I20.89 says "stable", I20.9 does not)
+SPECIFICITY_PENALTY = 0.05
+OTHER_PENALTY = 0.05
 _SEX_WORDS = frozenset({"female", "male"})
 
 
@@ -116,7 +120,9 @@ class FusedRanker:
         head = main_term(query)
         vocab = category_vocab(self.cs)
         rows: list[Ranked] = []
-        matrix: list[tuple[float, float, float, float, float]] = []
+        matrix: list[list[float]] = []
+        covered: list[set[str]] = []  # the mention's words (on its category's axes) each row's texts account for
+        stated: list[set[str]] = []  # all the mention's words each row's texts account for
         for c in cands:
             entry = self.cs.get(c.code)
             if entry is None or not entry.billable or not q:
@@ -127,6 +133,8 @@ class FusedRanker:
             best_q = best_d = strict = 0.0
             best_text = c.matched_text or entry.description
             has_head = False
+            said: set[str] = set()
+            all_said: set[str] = set()
             texts = [(entry.description, False)]
             if c.matched_text:
                 texts.append((c.matched_text, c.matched_kind == "index_main"))
@@ -135,24 +143,46 @@ class FusedRanker:
                 # the patient's sex is a fact the coder checks (rules.demographics), not a word the note
                 # must say: "left female breast" is fully stated by "left breast" for a woman
                 required = (required_tokens(text, main_term_only=main_only) or allowed) - _SEX_WORDS or allowed
-                has_head = has_head or (head is not None and head in allowed)
+                # what an index path lists after ", with," is a second condition: "Nephritis, with,
+                # lesion of, renal necrosis" is nephritis, not a "lesion" (the title may still name it)
+                named = content_tokens(text.split(", with,")[0]) if text is c.matched_text else allowed
+                has_head = has_head or (head is not None and head in named)
                 if not q_axis:
                     continue
+                said |= q_axis & allowed
                 qc = self._weight(q_axis & allowed) / self._weight(q_axis)
                 dc = len(q & required) / len(required)
                 if qc + dc > best_q + best_d:
                     best_q, best_d, best_text = qc, dc, text
                 strict = max(strict, self._weight(q & allowed) / self._weight(q))
+                all_said |= q & allowed
             if head is not None and not has_head:
                 best_q *= 0.5  # the code does not name the condition the mention names
                 strict *= 0.5
             best_q *= 0.8 + 0.2 * (len(q_axis) / len(q))  # words the category cannot express: mildly weaker
             title = set(tokenize(entry.description))
-            penalty = 0.05 if "other" in title and not ({"other", "specified"} & q_words) else 0.0
+            # an "other" title is for conditions specified elsewhere; it is not held against the code
+            # when its own inclusion or index term states the mention's specifying word ("Stable angina")
+            other = "other" in title and not ({"other", "specified"} & q_words)
+            if other and not (said - title):
+                penalty = OTHER_PENALTY
+            else:
+                penalty = 0.0
             penalty += CONTRADICTION_PENALTY * contradictions(q_words, title)
-            matrix.append((best_q, best_d, c.dense, c.bm25_rel, penalty))
+            matrix.append([best_q, best_d, c.dense, c.bm25_rel, penalty])
+            covered.append(said)
+            stated.append(all_said)
             rows.append(Ranked(c.code, entry.description, 0.0, best_q, best_d, best_text, strict,
                                c.dense if self.dense_on else None))
+        specific = [j for j, o in enumerate(rows) if "unspecified" not in o.description.lower()]
+        for i, r in enumerate(rows):
+            if "unspecified" not in r.description.lower():
+                continue
+            # a sibling says more of the mention, or any code says all this one does and more
+            # ("facet arthropathy": M47.81- over "Arthropathy, unspecified")
+            if any((rows[j].code[:3] == r.code[:3] and covered[j] - covered[i])
+                   or (stated[j] > stated[i]) for j in specific):
+                matrix[i][4] += SPECIFICITY_PENALTY
         arr = np.asarray(matrix, dtype=np.float64).reshape(-1, len(FEATURES))
         return Features(rows, arr)
 

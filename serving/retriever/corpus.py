@@ -8,6 +8,7 @@ lands when the note supports no more detail; the ranker can still move to a more
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from medcore.refdata.icd10cm import CodeSet
@@ -54,6 +55,11 @@ def build_corpus(cs: CodeSet) -> list[Doc]:
         kind = "index_main" if entry.level == 0 else "index"
         if node.billable:
             targets = [(entry.code, text)]
+            parent = cs.codes.get(node.parent) if node.parent else None
+            if _SITE_UNSPECIFIED.search(node.description) and parent is not None and not parent.billable:
+                # "Arthropathy, facet joint" → M47.819 (site unspecified) also reaches M47.816 with
+                # "(lumbar region)": the index names the condition, the note's level names the site
+                targets += _axis_variants(cs, parent.code, text, limit=12)
         else:
             targets = [(code, text) for code in _default_descendants(cs, entry.code)]
             targets += _axis_variants(cs, entry.code, text)
@@ -66,6 +72,7 @@ def build_corpus(cs: CodeSet) -> list[Doc]:
 
 
 _SEX_WORDS = frozenset({"female", "male"})
+_SITE_UNSPECIFIED = re.compile(r"\b(?:site|region|joint|vertebra) unspecified\b|\bunspecified (?:site|region)\b", re.I)
 
 
 def _initial_encounters(cs: CodeSet, kids: list[str]) -> list[str]:

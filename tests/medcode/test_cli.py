@@ -49,6 +49,12 @@ def test_code_text_note_json_shape(env):
     assert out["em_level"]["code"].startswith("992")
 
 
+def test_code_a_date_no_release_covers_says_how_to_give_one(env):
+    p = medcode(env, "code", SAMPLES / "text" / "ortho_injury.txt", "--dos", "2031-03-01", "--json")
+    assert p.returncode != 0 and not p.stdout
+    assert "FY2031" in p.stderr and "--dos" in p.stderr
+
+
 def test_code_hl7_mdm_t02(env):
     p = medcode(env, "code", SAMPLES / "hl7" / "MDM-T02-medcode-copd.hl7", "--json", check=0)
     codes = [c["code"] for c in json.loads(p.stdout)["codes"]]

@@ -99,8 +99,6 @@ def test_adverse_effect_code_follows_its_manifestation(coder):
     assert codes.count("T45.1X5A") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="actual: ['G60.9', 'T45.1X5A'] (the reworded 'drug-induced peripheral "
-                   "neuropathy' is matched to 'Neuropathy, peripheral, idiopathic' G60.9, not G62.0)")
 def test_oxaliplatin_neuropathy_is_g62_0_then_t45_1x5a(coder):
     codes = code(coder, ONCOLOGY_NOTE, age=62, sex="M")
     assert "G62.0" in codes

@@ -48,6 +48,8 @@ def test_combinations(cs, codes, expected):
     # status codes are not conditions a "with" subterm names (no "oral complications" from Z79.84)
     ["E11.9", "Z79.84"],
     ["F10.20", "K21.9"],
+    # "Spondylosis without myelopathy" names no myelopathy: no M51.06 "disc disorder with myelopathy"
+    ["M51.26", "M47.816"],
 ])
 def test_unrelated_conditions_stay_apart(cs, codes):
     assert out(cs, codes) == codes

@@ -199,3 +199,59 @@ def test_a_secondary_diagnosis_list_is_coded_item_by_item(coder):
     assert {"I10", "I49.5", "Z86.73"} <= set(codes)
     assert "N39.0" not in codes                      # an uncertain outpatient diagnosis is not coded (IV.H)
     assert not any(c.startswith("G45") for c in codes)  # the TIA is history, not a current TIA
+
+
+# -- query wording: classes, onset and imaging detail say nothing about the code ---------------------
+
+@pytest.mark.parametrize(("text", "gone", "kept"), [
+    ("Stable angina pectoris (CCS class II), new since ~March", ["CCS", "class", "March", "since"], "angina"),
+    ("HFrEF, NYHA class III", ["NYHA", "III"], "heart failure"),
+    ("Knee pain x 8 weeks", ["8", "weeks"], "Knee pain"),
+    ("Cough for 3 days", ["3 days"], "Cough"),
+    ("L4-L5 disc extrusion displacing the traversing left L5 nerve root", ["nerve root", "traversing"], "disc"),
+])
+def test_the_query_leaves_out_what_is_not_a_code_axis(text, gone, kept):
+    q = Mention(0, len(text), text, "assessment", True, 0).query()
+    assert kept.lower() in q.lower()
+    for w in gone:
+        assert w.lower() not in q.lower().split() and w.lower() not in q.lower().replace(kept.lower(), "")
+
+
+def test_spinal_levels_name_their_region_and_disc_herniation_is_a_displacement():
+    from serving.pipeline.abbreviations import expand
+
+    assert "lumbar" in expand("Mild facet arthropathy at L4-L5")
+    assert "lumbosacral" in expand("L5-S1 herniated disc")
+    assert "cervical" in expand("C5-6 disc protrusion")
+    assert "intervertebral disc displacement" in expand("L5-S1 herniated disc")
+    # not a spinal level: heart sounds, MRI sequences, a hormone
+    for text in ("S1/S2 normal", "T1/T2 hyperintense focus", "free T4 low"):
+        assert expand(text) == text
+
+
+@pytest.mark.parametrize(("query", "expected", "over"), [
+    # the inclusion term "Stable angina" says what the unspecified angina code does not
+    ("stable angina pectoris", "I20.89", "I20.9"),
+    # the index's "Arthropathy, facet joint" reaches the lumbar sibling of the site-unspecified code
+    ("Mild facet arthropathy at L4-L5 lumbar", "M47.816", "M12.9"),
+    # "Nephritis, with, lesion of, renal necrosis" is nephritis, not a renal lesion
+    ("right abnormal radiologic findings on diagnostic imaging of kidney", "R93.421", "N05.9"),
+])
+def test_the_more_specific_code_the_mention_supports_ranks_first(coder, cs, query, expected, over):
+    retriever = coder.retriever(cs)
+    (cands,) = retriever.search([query], k=50)
+    ranked = [r.code for r in FusedRanker(cs, dense_on=retriever.dense is not None, idf=retriever.idf).score(query, cands)]
+    assert ranked[0] == expected
+    assert over not in ranked or ranked.index(over) > ranked.index(expected)
+
+
+def test_an_imaging_impression_codes_the_disc_the_facets_and_the_kidney_finding(coder):
+    text = ("IMPRESSION:\n1. L4-L5 left paracentral disc extrusion displacing the traversing left L5 nerve root.\n"
+            "2. Mild facet arthropathy at L4-L5.\n"
+            "3. Incompletely characterized 1.2 cm right renal lesion, likely a simple cyst.\n")
+    enc = Encounter(encounter_id="R", setting=Setting.radiology, patient=Patient(age=50, sex="M"),
+                    date_of_service=date(2026, 6, 1), notes=[Note(text=text)])
+    codes = [c.code for c in coder.code(enc).codes]
+    assert codes[:2] == ["M51.26", "M47.816"]
+    assert "R93.421" in codes
+    assert not {"M51.06", "N05.9", "N28.1"} & set(codes)
