@@ -114,8 +114,7 @@ def code(
     _logging()
     from handlers.code import code as code_stage
     from handlers.ingest import ingest
-    from medcore.errors import MedcodeError
-    from medcore.errors import CodeSetUnavailable
+    from medcore.errors import CodeSetUnavailable, MedcodeError
     from serving.pipeline.coder import Coder
 
     if format not in ("auto", "text", "fhir", "hl7", "ccda"):
