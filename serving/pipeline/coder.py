@@ -36,6 +36,7 @@ from serving.pipeline.guidelines import (
     hormone_sensitivity,
     immunization_given,
     long_term_drugs,
+    malignancy_follow_up,
     osteoporotic_fracture,
     preventive_exam_code,
     receptor_status,
@@ -44,6 +45,7 @@ from serving.pipeline.guidelines import (
     social_determinants,
     status_codes,
     tobacco_status,
+    treatment_history,
 )
 from serving.pipeline.mentions import Mention, conjuncts, extract
 from serving.pipeline.sections import CODING_ROLES, NON_DIAGNOSTIC_ROLES, split_sections
@@ -73,6 +75,15 @@ _QUALIFIERS = frozenset(
 # a normal finding ("structurally normal heart", "QTc normal") is not a diagnosis, unless the code is
 # itself about normality (normal pregnancy, normal pressure hydrocephalus)
 _NORMAL = re.compile(r"(?<!ab)\bnormal\b|\bunremarkable\b|\bwithin normal limits\b|\bWNL\b", re.I)
+
+
+def _visit_spans(text: str) -> list[tuple[int, int]]:
+    """Where a note says what kind of visit it is: its first two lines (the title), the chief
+    complaint and the assessment."""
+    second = text.find("\n", text.find("\n") + 1)
+    spans = [(0, second if second != -1 else len(text))]
+    spans += [(sec.start, sec.end) for sec in split_sections(text) if sec.role in ("chief_complaint", "assessment")]
+    return spans
 
 
 @lru_cache(maxsize=64)
@@ -461,6 +472,18 @@ class Coder:
                 code="Z23", description=cs.codes["Z23"].description, confidence=0.8, rank=len(result.codes) + 1,
                 evidence=[Evidence(start=hit.start, end=hit.end, text=note[hit.start:hit.end], note_index=ni)],
                 explanation="vaccine administered at this encounter"))
+        if not front and have and have[0].startswith("Z85") and "Z08" not in have and cs.is_billable("Z08") \
+                and not any(c.startswith(("C", "Z51.1")) for c in have):
+            # the visit is about a treated malignancy: surveillance after completed treatment (I.C.21.c.8)
+            for ni, n in enumerate(enc.notes):
+                hit = malignancy_follow_up(n.text, _visit_spans(n.text))
+                if hit is not None:
+                    front.append(CodeSuggestion(
+                        code="Z08", description=cs.codes["Z08"].description, confidence=0.75, rank=1,
+                        evidence=[Evidence(start=hit.start, end=hit.end, text=n.text[hit.start:hit.end], note_index=ni)],
+                        explanation="follow-up after completed treatment of a malignancy, no recurrence: first-listed, "
+                                    "the history code after it (I.C.21.c.8)"))
+                    break
         if not front:
             for ni, n in enumerate(enc.notes):
                 first_lines = n.text.find("\n", n.text.find("\n") + 1)
@@ -537,6 +560,12 @@ class Coder:
             done_here = {h.code for h in status_codes(note.text, [(s.start, s.end) for s in sections
                                                                   if s.role == "procedure"])}
             hits = [h for h in status_codes(note.text, spans) if h.code not in done_here]
+            # past chemotherapy, irradiation and organs removed, when they bear on a coded condition
+            # (an operation this encounter documents in its procedure section is not yet history)
+            done_here |= {h.code for h in treatment_history(note.text, [(s.start, s.end) for s in sections
+                                                                         if s.role == "procedure"], ["*"])}
+            hits += [h for h in treatment_history(note.text, spans, [c.code for c in result.codes])
+                     if h.code not in done_here]
             # social determinants and occupational exposures (I.B.14, I.C.21.c.17), from what the
             # patient's history and the assessment say (not the family history, ROS or plan)
             hits += social_determinants(note.text, [(s.start, s.end) for s in sections

@@ -545,6 +545,62 @@ def sepsis_first(codes: list[str]) -> str | None:
     return None
 
 
+_TREATMENT = Path(__file__).resolve().parent / "data" / "treatment_history.tsv"
+# a course still under way is not history: "cycle 3 of 6", "on chemo", "C2D1", "currently receiving"
+_UNDER_WAY = re.compile(r"\b(?:cycle\s+\d+\s+(?:of|/)\s*\d+|C\d+D\d+|on\s+(?:active\s+)?(?:chemo\w*|radiation)|"
+                        r"currently\s+(?:receiving|on|undergoing)|undergoing|ongoing|mid-?treatment|"
+                        r"(?:chemo\w*|radiation)\s+(?:today|in\s+progress))\b", re.I)
+
+
+@lru_cache(maxsize=1)
+def _treatment_rows() -> list[tuple[str, tuple[str, ...], re.Pattern[str]]]:
+    rows = []
+    for line in _TREATMENT.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            code, relevant, pattern = line.split("\t", 2)
+            rows.append((code, tuple(relevant.split()), re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.I)))
+    return rows
+
+
+def treatment_history(note: str, spans: list[tuple[int, int]], coded: list[str]) -> list[DrugHit]:
+    """History of chemotherapy (Z92.21) or irradiation (Z92.3), and the organ a past operation took
+    (Z90.-), when the note documents it in the given spans and it bears on a coded condition."""
+    hits: dict[str, DrugHit] = {}
+    if any(_UNDER_WAY.search(note, s, e) for s, e in spans):
+        return []  # a treatment course still running: its history codes wait until it is done
+    for code, relevant, rx in _treatment_rows():
+        if "*" not in relevant and not any(c.startswith(relevant) for c in coded):
+            continue
+        for s, e in spans:
+            m = next((m for m in rx.finditer(note, s, e)
+                      if not _NOT_STATUS.search(_clause(note, m.start(), m.end()))), None)
+            if m is not None:
+                hits[code] = DrugHit(code, m.start(), m.end())
+                break
+    return sorted(hits.values(), key=lambda h: h.start)
+
+
+# I.C.21.c.8: surveillance after completed treatment of a malignancy is a follow-up encounter (Z08,
+# first-listed, the Z85 history after it); a recurrence found at the visit is coded instead
+_FOLLOW_UP = re.compile(r"\b(?:follow[- ]?up|f/u|surveillance)\b", re.I)
+_NO_RECURRENCE = re.compile(
+    r"\b(?:NED|no\s+evidence\s+of\s+(?:local\s+|distant\s+|residual\s+|recurrent\s+)?(?:recurrence|disease|"
+    r"malignancy|metasta\w+)|no\s+(?:signs?\s+of\s+)?recurrence|without\s+(?:evidence\s+of\s+)?recurrence|"
+    r"recurrence[- ]free|disease[- ]free|cancer[- ]free)\b", re.I)
+
+
+def malignancy_follow_up(note: str, visit_spans: list[tuple[int, int]]) -> DrugHit | None:
+    """Z08 when the visit is a follow-up or surveillance visit (its title, chief complaint or
+    assessment says so) and the note documents no recurrence."""
+    if not _NO_RECURRENCE.search(note):
+        return None
+    for s, e in visit_spans:
+        m = _FOLLOW_UP.search(note, s, e)
+        if m and not _NOT_STATUS.search(_clause(note, m.start(), m.end())):
+            return DrugHit("Z08", m.start(), m.end())
+    return None
+
+
 _SCREENING = Path(__file__).resolve().parent / "data" / "screening_exams.tsv"
 _NOT_SCREENING = re.compile(r"\b(?:diagnostic|follow[- ]?up|surveillance|symptomatic)\b", re.I)
 

@@ -318,3 +318,50 @@ def test_a_bare_status_word_in_history_codes_nothing(coder):
     assert "E03.9" in codes
     assert "Z87.81" not in codes
     assert not [c for c in codes if c.startswith("Z87.8")]
+
+
+# -- treatment history (Z92.2-, Z92.3, Z90.-) and the follow-up after a treated malignancy (Z08) -------
+
+def test_treatment_history_needs_a_coded_condition_it_bears_on():
+    from serving.pipeline.guidelines import treatment_history
+
+    note = "PMH: sigmoid colon cancer s/p laparoscopic sigmoid colectomy 2023, completed adjuvant chemo 10/2023."
+    span = [(0, len(note))]
+    assert [h.code for h in treatment_history(note, span, ["Z85.038"])] == ["Z90.49", "Z92.21"]
+    # the same operation for a patient coded only for hypertension does not bear on the encounter
+    assert treatment_history(note, span, ["I10"]) == []
+    # an absent spleen always does
+    assert [h.code for h in treatment_history("s/p splenectomy 1999 after trauma", [(0, 33)], ["I10"])] == ["Z90.81"]
+
+
+def test_a_course_still_under_way_or_only_planned_is_not_history():
+    from serving.pipeline.guidelines import treatment_history
+
+    for note in ("Breast cancer, cycle 3 of 6 of prior regimen; on chemo now.",
+                 "Will need chemo after colectomy; no prior chemotherapy."):
+        assert [h.code for h in treatment_history(note, [(0, len(note))], ["C50.911"])
+                if h.code.startswith("Z92")] == []
+
+
+FOLLOW_UP_NOTE = """ONCOLOGY FOLLOW-UP
+Oncologic hx: adenocarcinoma of sigmoid colon, s/p sigmoid colectomy 3/2023, completed adjuvant CAPOX 10/2023.
+Today: surveillance visit. CEA normal. CT: no evidence of recurrence.
+Assessment:
+1. Hx of sigmoid colon cancer s/p resection and completed adjuvant chemo - NED on surveillance.
+"""
+
+
+def test_surveillance_after_a_treated_malignancy_lists_z08_first_then_the_history(coder):
+    codes = code(coder, FOLLOW_UP_NOTE, age=60, sex="M")
+    assert codes[:2] == ["Z08", "Z85.038"]
+    assert {"Z90.49", "Z92.21"} <= set(codes)
+    assert not [c for c in codes if c.startswith("C18")]
+
+
+def test_no_z08_when_the_visit_is_about_something_else_or_the_cancer_is_back(coder):
+    other = ("DIABETES FOLLOW-UP\nPMH: breast cancer 2015 s/p lumpectomy and radiation, no recurrence.\n"
+             "Assessment:\n1. Type 2 diabetes mellitus without complications.\n")
+    assert "Z08" not in code(coder, other, age=64)
+    back = FOLLOW_UP_NOTE.replace("no evidence of recurrence", "new liver lesions concerning for metastases") \
+        .replace("NED on surveillance", "on surveillance")
+    assert "Z08" not in code(coder, back, age=60, sex="M")
