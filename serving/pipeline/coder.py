@@ -110,7 +110,7 @@ _PLAN_LEAD = re.compile(r"(?:RTC|F/?U|follow[- ]?up|return|recheck|repeat|contin
                         r"schedul\w*|obtain|will|plan|consider|discuss\w*|counsel\w*|advis\w*|increase|decrease|"
                         r"reduce|add|hold|titrate|resume|monitor)\b", re.I)
 _TOBACCO_PRODUCT = re.compile(r"cigarette|chew|vap|e-?cig|cigar|pipe|snuff|smokeless|dip", re.I)
-_CAUSE = re.compile(r"\b(?:secondary\s+to|due\s+to|2/2)\s+(?P<what>[^(),;.]+)", re.I)
+_CAUSE = re.compile(r"\b(?:secondary\s+to|due\s+to|2/2)\s+(?P<what>(?:[^(),;.]|(?<=\b[A-Z])\.\s)+)", re.I)
 _ENCOUNTER_TITLE = re.compile(r"^Encounter for\b|\bcounseling\b", re.I)
 _ENCOUNTER_WORDS = re.compile(r"\b(?:encounter|visit|screen\w*|counsel\w*|exam\w*|evaluat\w*|check\w*|here for|"
                               r"presents? for|follow[- ]?up|f/u|surveillance|immuniz\w*|vaccin\w*|fitting|adjust\w*|"

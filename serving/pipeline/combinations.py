@@ -205,7 +205,10 @@ def _hypertension_pass(cs: CodeSet, codes: list[Combined]) -> list[Combined]:
     hf = any(c.startswith("I50") or c in _HTN_HF for c in have)
     heart = hf or any(c in _HTN_HEART for c in have)
     ckd = any(c.startswith(("N18", *_HTN_CKD)) for c in have)
-    end_stage = any(c in ("N18.5", "N18.6", "I12.0", "I13.11", "I13.2") for c in have)
+    # the stage is the coded N18's when there is one (the hypertensive code follows it), else the pick's
+    stages = [c for c in have if c.startswith("N18")]
+    end_stage = (any(c in ("N18.5", "N18.6") for c in stages) if stages
+                 else any(c in ("I12.0", "I13.11", "I13.2") for c in have))
     if heart and ckd:
         target = ("I13.2" if end_stage else "I13.0") if hf else ("I13.11" if end_stage else "I13.10")
     elif ckd:

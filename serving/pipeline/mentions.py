@@ -19,13 +19,14 @@ from serving.pipeline.guidelines import adverse_effect_wording
 from serving.pipeline.sections import CODING_ROLES, Section, split_sections
 
 _ITEM_SPLIT = re.compile(r"(?:^|\n)[ \t]*(?:\d{1,2}[.)]|[-*•#])[ \t]+|\n|;|\||(?<=[a-z0-9)])\s+(?=\d{1,2}[.)]\s+[A-Za-z])")
-_HEAD_END = re.compile(r"\s[-–—]{1,2}\s|:\s|\.\s|\.$|,\s(?=(?:likely|probably|possibly|stable|improved|controlled|"
+_HEAD_END = re.compile(r"\s[-–—]{1,2}\s|:\s|(?<!\b[A-Z])\.\s|\.$|,\s(?=(?:likely|probably|possibly|stable|improved|controlled|"
                        r"uncontrolled|worsening|resolved|new|chronic|acute|s/p|status)\b)|"
                        # "opacity, which may represent pneumonia": the finding is certain, the reading is not
                        r",?\s(?=(?:which|that)\s+(?:may|might|could|likely|probably|possibly|represents?|suggests?|"
                        r"is\s+(?:likely|probably|possibly|concerning|suspicious|worrisome))\b)", re.I)
-# a period inside a number ("Hgb 9.4") or an abbreviation ("b.i.d") does not end a sentence
-_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=[^\s.!?]))+[.!?]?")
+# a period inside a number ("Hgb 9.4"), an abbreviation ("b.i.d") or after a genus initial ("H. pylori",
+# "E. coli", "C. difficile") does not end a sentence
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=[^\s.!?])|(?<=\b[A-Z])\.\s+(?=[a-z]))+[.!?]?")
 _CUES = re.compile(
     r"\b(?:probable|probably|possible|possibly|likely|suspected|suspect|presumed|presumptive|questionable|"
     r"consistent with|concerning for|suggestive of|history of|rule out|known|new|newly diagnosed|"

@@ -79,6 +79,26 @@ def contradictions(query_words: set[str], title_words: set[str]) -> int:
     return n
 
 
+# "without" reaches to the next comma or preposition: "Laceration without foreign body of left forearm"
+_WITHOUT_SCOPE = re.compile(r"\b(?:without|w/o)\b(.*?)(?=[,;]|\b(?:of|with|in|on|due\s+to)\b|$)", re.I)
+
+
+def _with_without(text: str) -> tuple[set[str], set[str]]:
+    """The content words a text states, and those it states the absence of ("..., without bleeding")."""
+    absent = {w for m in _WITHOUT_SCOPE.finditer(text) for w in content_tokens(m.group(1))}
+    present = content_tokens(_WITHOUT_SCOPE.sub(" ", text))
+    return present, absent
+
+
+def negation_conflicts(query: str, title: str) -> int:
+    """Axes on which the title says "with" what the mention says "without", or the reverse: "GERD
+    without esophagitis" against K21.00 "... with esophagitis"; "lumbar radiculopathy" against M47.816
+    "Spondylosis without myelopathy or radiculopathy"."""
+    q_has, q_not = _with_without(query)
+    t_has, t_not = _with_without(title)
+    return len((q_not & t_has) - t_not) + len((q_has & t_not) - t_has)
+
+
 @dataclass(slots=True)
 class Ranked:
     code: str
@@ -168,7 +188,7 @@ class FusedRanker:
                 penalty = OTHER_PENALTY
             else:
                 penalty = 0.0
-            penalty += CONTRADICTION_PENALTY * contradictions(q_words, title)
+            penalty += CONTRADICTION_PENALTY * (contradictions(q_words, title) + min(1, negation_conflicts(query, entry.description)))
             matrix.append([best_q, best_d, c.dense, c.bm25_rel, penalty])
             covered.append(said)
             stated.append(all_said)

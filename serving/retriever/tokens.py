@@ -41,8 +41,13 @@ def normalise(word: str) -> str:
     return word
 
 
+# a combining form joined by a hyphen is one word: "Gastro-esophageal" (the K21 titles) is the
+# "gastroesophageal" of notes and of the index
+_COMBINING = re.compile(r"\b([a-z]{4,}o)-(?=[a-z]{3,})")
+
+
 def tokenize(text: str) -> list[str]:
-    return [normalise(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+    return [normalise(w) for w in _WORD.findall(_COMBINING.sub(r"\1", text.lower())) if w not in STOPWORDS]
 
 
 def content_tokens(text: str) -> set[str]:

@@ -33,6 +33,9 @@ def out(cs, codes):
     (["I10", "I50.22", "N18.32"], ["I13.0", "I50.22", "N18.32"]),
     (["I11.0", "N18.32"], ["I13.0", "N18.32"]),
     (["I13.10", "I50.33", "N18.32"], ["I13.0", "I50.33", "N18.32"]),
+    # the coded CKD stage decides the hypertensive code's stage, not the pick's wording (I.C.9.a.3)
+    (["I13.2", "I50.32", "N18.32"], ["I13.0", "I50.32", "N18.32"]),
+    (["I13.0", "I50.32", "N18.6"], ["I13.2", "I50.32", "N18.6"]),
     # an unspecified code beside a specific one of the same condition goes
     (["I11.0", "I50.9", "I50.22"], ["I11.0", "I50.22"]),
     (["M54.40", "M54.42"], ["M54.42"]),

@@ -255,3 +255,33 @@ def test_an_imaging_impression_codes_the_disc_the_facets_and_the_kidney_finding(
     assert codes[:2] == ["M51.26", "M47.816"]
     assert "R93.421" in codes
     assert not {"M51.06", "N05.9", "N28.1"} & set(codes)
+
+
+# -- "with" against "without", genus initials, hyphenated combining forms --------------------------
+
+def test_a_title_saying_with_what_the_mention_says_without_is_a_contradiction():
+    from serving.ranker.fused import negation_conflicts
+
+    gerd = "Gastroesophageal reflux disease without esophagitis"
+    assert negation_conflicts(gerd, "Gastro-esophageal reflux disease with esophagitis, without bleeding") == 1
+    assert negation_conflicts(gerd, "Gastro-esophageal reflux disease without esophagitis") == 0
+    assert negation_conflicts("lumbar radiculopathy", "Spondylosis without myelopathy or radiculopathy, lumbar region") == 1
+    # "without" ends at the preposition: the forearm is the site, not something absent
+    assert negation_conflicts("Laceration without foreign body, left forearm",
+                              "Laceration without foreign body of left forearm, initial encounter") == 0
+
+
+def test_hyphenated_combining_forms_are_one_word():
+    assert tokenize("Gastro-esophageal reflux") == tokenize("gastroesophageal reflux")
+    assert tokenize("two-day history") == ["two", "day", "history"]
+
+
+@pytest.mark.parametrize(("text", "expected", "absent"), [
+    ("1. Gastroesophageal reflux disease without esophagitis - increase omeprazole.", {"K21.9"}, {"K21.00"}),
+    ("1. History of H. pylori infection, treated.", {"Z86.19"}, {"B96.81", "A04.8"}),
+    ("1. Urinary tract infection due to E. coli.", {"N39.0", "B96.20"}, set()),
+])
+def test_notes_code_what_they_say(coder, text, expected, absent):
+    codes = {c.code for c in _office(coder, text)}
+    assert expected <= codes, codes
+    assert not absent & codes
