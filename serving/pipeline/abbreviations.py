@@ -94,10 +94,16 @@ def spine_wording(text: str) -> str:
     return _DISC.sub("intervertebral disc displacement", text)
 
 
+# a lobe's nodule or mass is the lung's: "RUL nodule" is "Nodule, lung" (R91.1), not a rheumatoid nodule
+_LOBE_FINDING = re.compile(r"\b((?:right|left)\s+(?:upper|middle|lower)\s+lobe)\s+(?=(?:\w+\s+)?(?:nodules?|mass|masses|"
+                           r"lesions?|opacity|opacities|density|densities)\b)", re.I)
+
+
 def neoplasm_wording(text: str) -> str:
     """Cancer, carcinoma and metastasis phrased the way ICD-10-CM titles phrase them."""
     text = _LUNG_LOBE.sub(lambda m: f"{'right' if m.group('side') == 'R' else 'left'} "
                                     f"{_LOBES[m.group('lobe')]} lobe", text)
+    text = _LOBE_FINDING.sub(r"\1 lung ", text)
     # "metastatic prostate cancer to bone": the primary, and the secondary at the named site
     text = _METASTATIC_PRIMARY.sub(
         lambda m: f"{m.group('primary')} malignant neoplasm"

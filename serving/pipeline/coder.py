@@ -344,7 +344,7 @@ class Coder:
             for (ni, m, f, query, route), cands in zip(attempt, hits, strict=True):
                 best = self._best(cs, cross or ranker, enc, ni, m, query, route, cands)
                 if best is None:
-                    if attempt is queue and m.primary and route is None:
+                    if attempt is queue and m.primary and route is None and _names_a_condition(query):
                         # "Dysuria w/ frequency, urgency and suprapubic pain": no one code says it
                         # all, so each conjunct is tried as a mention of its own
                         retry.extend((ni, part, f, part.query(), None) for part in conjuncts(m))

@@ -41,17 +41,19 @@ _NOTHING_NOW = re.compile(r"[,;]\s*(?:no|w/o|without)\s+(?:current|acute|active|
                           r"recurren\w*|complications?|issues?|problems?|concerns?|change)\b[^,;]*", re.I)
 _INNER_NEGATION = re.compile(r"(?<=\w)([,;]?\s+)(?:no|w/o)\s+(?=[a-z])", re.I)
 _MEASURED = re.compile(r"\([^()]*\d[^()]*\)")
-# functional classes grade severity for the clinician but name no code axis: "stable angina (CCS
-# class II)", "HFrEF, NYHA class III", "COPD, GOLD 3", "ECOG 1"
+# functional classes and reporting categories grade severity for the clinician but name no code axis:
+# "stable angina (CCS class II)", "HFrEF, NYHA class III", "COPD, GOLD 3", "ECOG 1", "Lung-RADS 2"
 _FUNCTIONAL_CLASS = re.compile(
-    r"[,;]?\s*\(?\b(?:CCS|NYHA|Killip|GOLD|ECOG|ASA|mRS|Child[- ]Pugh)(?:\s+(?:class|grade|stage|score))?"
-    r"\s+(?:[IVX]+|\d+|[A-D])\b\)?",
+    r"[,;]?\s*\(?\b(?:CCS|NYHA|Killip|GOLD|ECOG|ASA|mRS|Child[- ]Pugh|(?:Lung|BI|TI|LI|PI|O)-?RADS)"
+    r"(?:\s+(?:class|grade|stage|score|category))?\s*:?\s+(?:[IVX]+|\d+[A-Z]?|[A-D])\b\)?(?:\s*\([^()]*\))?",
     re.I,
 )
 # what a lesion does to its neighbour is imaging detail, not the lesion: "disc extrusion displacing the
 # traversing L5 nerve root" is a disc displacement (M51.26), not a nerve root disorder
 _EFFECT_CLAUSE = re.compile(r"[,;]?\s+(?:displacing|compressing|contacting|abutting|impinging|effacing|deforming|"
                             r"indenting|encasing|narrowing)\b.*$", re.I)
+# a size is no code axis: "4 mm solid RUL nodule", "1.2 cm renal lesion", "3 x 2 cm mass"
+_SIZE = re.compile(r"\b\d+(?:\.\d+)?(?:\s*(?:x|by)\s*\d+(?:\.\d+)?)*\s*(?:mm|cm)\b", re.I)
 # when it began is not what it is: "stable angina, new since ~March", "knee pain x 8 weeks"
 _ONSET = re.compile(
     r"[,;]?\s*\b(?:(?:new|present|ongoing|worse|worsening)\s+)?(?:(?:since|for|over\s+the\s+(?:last|past))\s+|x\s*)"
@@ -89,7 +91,7 @@ class Mention:
         text = expand(text, role="assessment" if self.role in CODING_ROLES else self.role)
         # assertion cues are handled by ConText; in the query they only dilute the match, and so do
         # measurements in parentheses ("Prediabetes (A1c 6.0)", "CHF (EF 30%)")
-        text = _EFFECT_CLAUSE.sub("", text)
+        text = _SIZE.sub(" ", _EFFECT_CLAUSE.sub("", text))
         text = _TNM.sub(" ", _MEASURED.sub(" ", _FUNCTIONAL_CLASS.sub(" ", _ONSET.sub(" ", text))))
         return " ".join(_CUES.sub(" ", text).split()) or text
 

@@ -209,6 +209,8 @@ def test_a_secondary_diagnosis_list_is_coded_item_by_item(coder):
     ("Knee pain x 8 weeks", ["8", "weeks"], "Knee pain"),
     ("Cough for 3 days", ["3 days"], "Cough"),
     ("L4-L5 disc extrusion displacing the traversing left L5 nerve root", ["nerve root", "traversing"], "disc"),
+    ("Stable 4 mm solid RUL nodule", ["4", "mm"], "lung nodule"),
+    ("BI-RADS 4A suspicious mass", ["BI-RADS", "4A"], "mass"),
 ])
 def test_the_query_leaves_out_what_is_not_a_code_axis(text, gone, kept):
     q = Mention(0, len(text), text, "assessment", True, 0).query()
@@ -285,3 +287,9 @@ def test_notes_code_what_they_say(coder, text, expected, absent):
     codes = {c.code for c in _office(coder, text)}
     assert expected <= codes, codes
     assert not absent & codes
+
+
+def test_a_reporting_category_alone_codes_nothing(coder):
+    # "Lung-RADS 2 (benign appearance/behavior)" is a category, not "behavior" (R46.89, R45.6)
+    codes = [c.code for c in _office(coder, "1. Lung-RADS 2 (benign appearance/behavior).\n2. Mild centrilobular emphysema.")]
+    assert codes == ["J43.2"]
