@@ -52,6 +52,10 @@ _FUNCTIONAL_CLASS = re.compile(
 # traversing L5 nerve root" is a disc displacement (M51.26), not a nerve root disorder
 _EFFECT_CLAUSE = re.compile(r"[,;]?\s+(?:displacing|compressing|contacting|abutting|impinging|effacing|deforming|"
                             r"indenting|encasing|narrowing)\b.*$", re.I)
+# who the patient caught it from or who had it is no code axis: "Exposure to COVID-19 (husband positive)"
+_PERSON_ASIDE = re.compile(r"\([^()]*\b(?:husband|wife|spouse|partner|mother|father|mom|dad|son|daughter|child|"
+                           r"brother|sister|sibling|coworker|co-worker|roommate|household|contact|friend|"
+                           r"classmate|grand\w+|aunt|uncle|cousin)s?\b[^()]*\)", re.I)
 # a size is no code axis: "4 mm solid RUL nodule", "1.2 cm renal lesion", "3 x 2 cm mass"
 _SIZE = re.compile(r"\b\d+(?:\.\d+)?(?:\s*(?:x|by)\s*\d+(?:\.\d+)?)*\s*(?:mm|cm)\b", re.I)
 # when it began is not what it is: "stable angina, new since ~March", "knee pain x 8 weeks"
@@ -91,7 +95,7 @@ class Mention:
         text = expand(text, role="assessment" if self.role in CODING_ROLES else self.role)
         # assertion cues are handled by ConText; in the query they only dilute the match, and so do
         # measurements in parentheses ("Prediabetes (A1c 6.0)", "CHF (EF 30%)")
-        text = _SIZE.sub(" ", _EFFECT_CLAUSE.sub("", text))
+        text = _PERSON_ASIDE.sub(" ", _SIZE.sub(" ", _EFFECT_CLAUSE.sub("", text)))
         text = _TNM.sub(" ", _MEASURED.sub(" ", _FUNCTIONAL_CLASS.sub(" ", _ONSET.sub(" ", text))))
         return " ".join(_CUES.sub(" ", text).split()) or text
 

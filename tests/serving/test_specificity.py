@@ -293,3 +293,9 @@ def test_a_reporting_category_alone_codes_nothing(coder):
     # "Lung-RADS 2 (benign appearance/behavior)" is a category, not "behavior" (R46.89, R45.6)
     codes = [c.code for c in _office(coder, "1. Lung-RADS 2 (benign appearance/behavior).\n2. Mild centrilobular emphysema.")]
     assert codes == ["J43.2"]
+
+
+def test_who_the_exposure_came_from_is_not_part_of_the_query():
+    text = "Exposure to COVID-19 (husband positive)"
+    q = Mention(0, len(text), text, "assessment", True, 0).query()
+    assert "husband" not in q.lower() and "covid" in q.lower()
