@@ -57,6 +57,11 @@ _AIRSPACE = re.compile(r"\b(?:air[- ]?space|alveolar|parenchymal)\s+(?:opacity|o
                        re.I)
 
 
+# "both knees" is what the titles call bilateral (M17.0 "Bilateral primary osteoarthritis of knee")
+_BOTH = re.compile(r"\bboth\s+(?=(?:\w+\s+)?(?:knees|hips|shoulders|elbows|wrists|ankles|hands|feet|eyes|ears|legs|"
+                   r"arms|lungs|kidneys|breasts|sides|lower|upper)\b)", re.I)
+
+
 # the Alphabetic Index has no "Lesion, kidney": an imaged renal lesion not yet characterized is an
 # abnormal finding on diagnostic imaging of the kidney (R93.42-, with its side)
 _RENAL_LESION = re.compile(r"\b(?:renal|kidney)\s+(?:lesions?|abnormality|abnormalities|finding)\b", re.I)
@@ -127,6 +132,7 @@ def expand(text: str, role: str = "any") -> str:
         return expansion if context in ("any", role) else m.group(1)
 
     text = _AIRSPACE.sub("lung infiltrate", pattern.sub(sub, text))
+    text = _BOTH.sub("bilateral ", text)
     text = _RENAL_LESION.sub("abnormal radiologic findings on diagnostic imaging of kidney", text)
     text = _FLU_TYPED.sub("influenza due to other identified influenza virus", text)
     return neoplasm_wording(spine_wording(text))

@@ -161,6 +161,10 @@ _ACTIVE = re.compile(r"\b(?:metasta\w*|mets|on (?:chemo|treatment|therapy)|curre
                      r"progress\w*)\b", re.I)
 _DIABETES = ("E08", "E09", "E10", "E11", "E13")
 _DIABETES_DRUGS = frozenset({"Z79.4", "Z79.84", "Z79.85"})
+_SGLT2 = re.compile(r"gliflozin|jardiance|farxiga|invokana", re.I)
+_BILATERAL = re.compile(r"\b(?:bilateral|bilat|both)\b|\bB/L\b", re.I)
+_SIDE_WORD = re.compile(r"\b(?:right|left|unspecified)(?=\s+(?:hand|foot|knee|hip|shoulder|elbow|wrist|ankle|"
+                        r"upper|lower|eye|ear|leg|arm|thigh|lung|kidney|breast|forearm|finger|toe|side)\b)")
 
 
 def _asked_for(cs: CodeSet, code: str, have: set[str], conditions: tuple[str, ...]) -> bool:
@@ -366,6 +370,7 @@ class Coder:
         # sequencing: assessment items in the order the clinician listed them, heads before details
         chosen.sort(key=lambda p: (p.note_index, not p.mention.primary, p.mention.order))
         chosen = self._combine(cs, chosen)
+        chosen = self._bilateral(cs, chosen)
         chosen = self._use_additional(cs, retriever, chosen)
         chosen = self._adverse_effects(cs, enc, chosen)
         chosen = self._code_first_sepsis(cs, chosen)
@@ -622,6 +627,9 @@ class Coder:
                     continue
                 if hit.code in _DIABETES_DRUGS and not _asked_for(cs, hit.code, have, _DIABETES):
                     continue  # type 1 diabetes (E10) asks for no Z79.4: insulin is inherent to it
+                if (hit.code == "Z79.84" and not any(c.startswith(_DIABETES) for c in have)
+                        and _SGLT2.search(note.text, hit.start, hit.end)):
+                    continue  # an SGLT2 inhibitor without diabetes treats the heart or kidneys, not glucose
                 have.add(hit.code)
                 rank += 1
                 result.codes.append(CodeSuggestion(
@@ -739,6 +747,41 @@ class Coder:
                                     "code, guideline I.A.15)", p.best.strict_coverage, p.best.dense)
                     picks[c.code] = picks.pop(key)
                     break
+
+    @staticmethod
+    def _bilateral(cs: CodeSet, chosen: list[_Pick]) -> list[_Pick]:
+        """I.B.13: a bilateral condition whose category has no bilateral code is coded for each side
+        ("arthralgia, bilateral hands": M25.541 and M25.542)."""
+        out: list[_Pick] = []
+        have = {p.best.code for p in chosen}
+        for p in chosen:
+            out.append(p)
+            entry = cs.get(p.best.code)
+            if entry is None or entry.generated or not _BILATERAL.search(p.mention.text):
+                continue
+            title = entry.description
+            side = _SIDE_WORD.search(title)
+            if side is None or "bilateral" in title.lower():
+                continue
+            siblings = {cs.codes[c].description: c for c in cs.billable_descendants(entry.parent or "")
+                        if c in cs.codes} if entry.parent else {}
+            if any("bilateral" in cs.codes[c].description.lower() for c in cs.billable_descendants(p.best.code[:3])
+                   if c in cs.codes):
+                continue  # the category has a bilateral code (M17.0): the ranker's pick stands
+            sides = [siblings.get(title[:side.start()] + word + title[side.end():]) for word in ("right", "left")]
+            if not all(sides):
+                continue
+            right, left = sides
+            out.pop()
+            for code in (right, left):
+                if code in have and code != p.best.code:
+                    continue
+                best = Ranked(code, cs.codes[code].description, p.best.score, p.best.query_coverage,
+                              p.best.doc_coverage, f"{p.best.matched_text} (bilateral: each side, guideline I.B.13)",
+                              p.best.strict_coverage, p.best.dense)
+                out.append(_Pick(p.mention, p.note_index, p.flags, best, list(p.evidence)))
+                have.add(code)
+        return out
 
     @staticmethod
     def _relevant_family_history(cs: CodeSet, picks: list[_Pick], assessment: str | None) -> list[_Pick]:

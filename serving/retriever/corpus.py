@@ -108,5 +108,9 @@ def _axis_variants(cs: CodeSet, header: str, text: str, limit: int = 6) -> list[
         # the patient's sex is not a note's word: the coder filters codes for the other sex
         extra = [w for w in tokenize(said) if w not in base and w not in _SEX_WORDS]
         if 0 < len(extra) <= 3:
-            out.append((code, f"{text} ({' '.join(extra)})"))
-    return out
+            out.append((code, f"{text} ({' '.join(extra)})", extra))
+    # a path that already names one child's axis leads to that child only: "History, personal,
+    # osteoporosis fractures" (Z87.31) is Z87.310, not "... (other pathological)" Z87.311
+    path = set(tokenize(text))
+    named = [row for row in out if path & set(row[2])]
+    return [(code, doc) for code, doc, _ in (named or out)]

@@ -17,7 +17,7 @@ from serving.retriever.tokens import content_tokens, required_tokens
 log = logging.getLogger(__name__)
 RRF_K = 60
 # bump a version when what goes into that index changes; the other index is kept
-BM25_VERSION = "v9"
+BM25_VERSION = "v10"
 DENSE_VERSION = "v1"
 
 

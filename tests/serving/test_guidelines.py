@@ -107,3 +107,10 @@ def test_preventive_exam_code_by_age():
     assert preventive_exam_code("well child visit", 6, ["H66.001"]) == "Z00.121"
     assert preventive_exam_code("annual physical", 50, ["Z79.01"]) == "Z00.00"
     assert preventive_exam_code("annual physical", None, []) is None
+
+
+def test_an_sglt2_inhibitor_without_diabetes_is_not_hypoglycemic_therapy(coder):
+    hf = "Meds: empagliflozin 10 mg daily, metoprolol.\nAssessment:\n1. Chronic systolic heart failure, compensated."
+    assert "Z79.84" not in code(coder, hf)
+    dm = hf.replace("1. Chronic", "1. Type 2 diabetes mellitus without complications.\n2. Chronic")
+    assert "Z79.84" in code(coder, dm)

@@ -52,6 +52,11 @@ def test_an_index_path_to_a_seventh_character_family_reaches_its_side(cs):
     assert all(text.startswith("Fracture, ankle, bimalleolar") for _, text in pairs)
 
 
+def test_an_index_path_naming_one_childs_axis_reaches_only_that_child(cs):
+    # "History, personal, osteoporosis fractures" stops at Z87.31: it means Z87.310, not Z87.311
+    assert [code for code, _ in _axis_variants(cs, "Z87.31", "History, personal, osteoporosis fractures")] == ["Z87.310"]
+
+
 # -- mentions ------------------------------------------------------------------------------------------
 
 def test_status_post_procedure_leaves_the_query():
@@ -299,3 +304,11 @@ def test_who_the_exposure_came_from_is_not_part_of_the_query():
     text = "Exposure to COVID-19 (husband positive)"
     q = Mention(0, len(text), text, "assessment", True, 0).query()
     assert "husband" not in q.lower() and "covid" in q.lower()
+
+
+def test_a_bilateral_condition_without_a_bilateral_code_is_coded_for_each_side(coder):
+    codes = [c.code for c in _office(coder, "1. Arthralgia, bilateral hands.")]
+    assert "M25.541" in codes and "M25.542" in codes
+    assert "M25.549" not in codes and not [c for c in codes if c.startswith("M26.6")]  # not the jaw
+    # a category with a bilateral code keeps it: bilateral primary osteoarthritis of knee
+    assert "M17.0" in [c.code for c in _office(coder, "1. Primary osteoarthritis of both knees.")]
