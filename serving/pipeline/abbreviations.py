@@ -104,8 +104,27 @@ _LOBE_FINDING = re.compile(r"\b((?:right|left)\s+(?:upper|middle|lower)\s+lobe)\
                            r"lesions?|opacity|opacities|density|densities)\b)", re.I)
 
 
+# the index sends an adenoma to "Neoplasm, benign, by site" ("tubular adenoma" of the ascending colon
+# is D12.2, a pituitary adenoma D35.2)
+_ADENOMA = re.compile(r"\b(?:(?:tubular|tubulovillous|villous|sessile\s+serrated|serrated|traditional\s+serrated)\s+)?"
+                      r"adenomas?\b", re.I)
+_POLYP = re.compile(r"\bpolyps?\b", re.I)
+# diverticula of a named part of the colon are the large intestine's (K57.3-), not "part unspecified"
+_COLONIC_DIVERTICULA = re.compile(r"\b(?:(?:L|R|left|right)-?sided|sigmoid|colonic|descending|ascending|transverse|"
+                                  r"pan-?colonic)\s+(diverticul(?:osis|itis|ar\s+disease))\b", re.I)
+# hemorrhoids are graded I-IV in notes and by degree in the titles (K64.0-K64.3)
+_HEMORRHOID_GRADE = re.compile(r"\bgrade\s+(I{1,3}V?|IV|[1-4])\s+(?=(?:\w+\s+)?hemorrhoids?\b)", re.I)
+_DEGREE = {"I": "first", "1": "first", "II": "second", "2": "second", "III": "third", "3": "third",
+           "IV": "fourth", "4": "fourth"}
+
+
 def neoplasm_wording(text: str) -> str:
     """Cancer, carcinoma and metastasis phrased the way ICD-10-CM titles phrase them."""
+    text = _HEMORRHOID_GRADE.sub(lambda m: f"{_DEGREE.get(m.group(1).upper(), 'first')} degree ", text)
+    if _ADENOMA.search(text):
+        # the pathology names what the polyp is: "Ascending colon polyp: tubular adenoma" is D12.2
+        text = _ADENOMA.sub("benign neoplasm", _POLYP.sub(" ", text))
+    text = _COLONIC_DIVERTICULA.sub(r"\1 of large intestine", text)
     text = _LUNG_LOBE.sub(lambda m: f"{'right' if m.group('side') == 'R' else 'left'} "
                                     f"{_LOBES[m.group('lobe')]} lobe", text)
     text = _LOBE_FINDING.sub(r"\1 lung ", text)

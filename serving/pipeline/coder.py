@@ -22,7 +22,7 @@ from medcore.settings import Settings, get_settings
 from rules.demographics import conflicts_with_age, conflicts_with_sex
 from rules.em_level import em_level
 from serving.pipeline.assertion import AssertionFlags, assess
-from serving.pipeline.combinations import combine, missing_additional, supported
+from serving.pipeline.combinations import combine, hypertension_code, missing_additional, supported
 from serving.pipeline.guidelines import (
     HISTORY_ROUTES,
     WEIGHT_CONDITIONS,
@@ -372,6 +372,7 @@ class Coder:
         chosen = self._combine(cs, chosen)
         chosen = self._bilateral(cs, chosen)
         chosen = self._use_additional(cs, retriever, chosen)
+        chosen = self._restage_hypertension(cs, chosen)
         chosen = self._adverse_effects(cs, enc, chosen)
         chosen = self._code_first_sepsis(cs, chosen)
         chosen = self._osteoporotic_fractures(cs, enc, chosen)
@@ -749,6 +750,20 @@ class Coder:
                     break
 
     @staticmethod
+    def _restage_hypertension(cs: CodeSet, chosen: list[_Pick]) -> list[_Pick]:
+        """The CKD stage a "use additional code" note added after the combination pass decides the
+        hypertensive CKD code's stage too (I12.0 for stage 5/ESRD only, I.C.9.a.2)."""
+        have = [p.best.code for p in chosen]
+        target = hypertension_code(have)
+        for p in chosen:
+            if (target and p.best.code[:3] in ("I10", "I11", "I12", "I13") and p.best.code != target and target not in have
+                    and cs.is_billable(target)):
+                p.best = Ranked(target, cs.codes[target].description, p.best.score, p.best.query_coverage,
+                                p.best.doc_coverage, f"{p.best.matched_text} (stage from the coded CKD, I.C.9.a)",
+                                p.best.strict_coverage, p.best.dense)
+        return chosen
+
+    @staticmethod
     def _bilateral(cs: CodeSet, chosen: list[_Pick]) -> list[_Pick]:
         """I.B.13: a bilateral condition whose category has no bilateral code is coded for each side
         ("arthralgia, bilateral hands": M25.541 and M25.542)."""
@@ -844,7 +859,10 @@ class Coder:
             ranges = missing_additional(cs, p.best.code, have)
             if not ranges:
                 continue
-            (cands,) = retriever.search([p.mention.query()], k=self.settings.retrieval_k)
+            # the mention's own candidates, and its parts' ("T1DM with diabetic CKD stage 3b": the
+            # stage code ranks among the second part's candidates, not the diabetes-led whole's)
+            queries = [p.mention.query(), *(part.query() for part in conjuncts(p.mention))]
+            cands = [c for hits in retriever.search(queries, k=self.settings.retrieval_k) for c in hits]
             for r in ranges:
                 fits = [(supported(cs, c.code, p.mention.query()), c.code) for c in cands
                         if r.contains(c.code) and cs.is_billable(c.code) and c.code not in have]

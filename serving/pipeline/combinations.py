@@ -64,6 +64,10 @@ def _with_index(cs: CodeSet) -> dict[str, list[tuple[frozenset[str], str]]]:
 # what a title says a condition is without ("Spondylosis without myelopathy or radiculopathy") is not
 # a condition it can be combined with: M47.816 is no myelopathy for M51.06
 _WITHOUT = re.compile(r"\bwithout\b[^,;]*", re.I)
+# the dementia titles list what they are without: "..., without behavioral disturbance, psychotic
+# disturbance, mood disturbance, and anxiety"
+_WITHOUT_LIST = re.compile(r"\bwithout\b[^,;]*(?:,\s*(?:and\s+)?(?:behavioral|psychotic|mood|anxiety)[^,;]*)*", re.I)
+_ELSEWHERE = re.compile(r"\bin\s+(?:other\s+)?diseases\s+classified\s+elsewhere\b|\bunspecified\s+severity\b", re.I)
 
 
 def _affirmed(text: str) -> set[str]:
@@ -195,13 +199,9 @@ _HTN_HEART = ("I11.9", "I13.10", "I13.11", *_HTN_HF)
 _HTN_CKD = ("I12", "I13")
 
 
-def _hypertension_pass(cs: CodeSet, codes: list[Combined]) -> list[Combined]:
-    """I.C.9.a: hypertension with heart disease and/or CKD, the causal link presumed: I11 / I12 /
-    I13, with the heart failure type (I50.-) and the CKD stage (N18.-) as additional codes."""
-    htn = [c for c in codes if c.code[:3] in ("I10", "I11", "I12", "I13")]
-    if not htn:
-        return codes
-    have = [c.code for c in codes]
+def hypertension_code(have: list[str]) -> str | None:
+    """The I11/I12/I13 code that hypertension takes beside the coded heart failure and CKD stage
+    (I.C.9.a), or None when neither is coded."""
     hf = any(c.startswith("I50") or c in _HTN_HF for c in have)
     heart = hf or any(c in _HTN_HEART for c in have)
     ckd = any(c.startswith(("N18", *_HTN_CKD)) for c in have)
@@ -210,14 +210,20 @@ def _hypertension_pass(cs: CodeSet, codes: list[Combined]) -> list[Combined]:
     end_stage = (any(c in ("N18.5", "N18.6") for c in stages) if stages
                  else any(c in ("I12.0", "I13.11", "I13.2") for c in have))
     if heart and ckd:
-        target = ("I13.2" if end_stage else "I13.0") if hf else ("I13.11" if end_stage else "I13.10")
-    elif ckd:
-        target = "I12.0" if end_stage else "I12.9"
-    elif hf:
-        target = "I11.0"
-    else:
+        return ("I13.2" if end_stage else "I13.0") if hf else ("I13.11" if end_stage else "I13.10")
+    if ckd:
+        return "I12.0" if end_stage else "I12.9"
+    return "I11.0" if hf else None
+
+
+def _hypertension_pass(cs: CodeSet, codes: list[Combined]) -> list[Combined]:
+    """I.C.9.a: hypertension with heart disease and/or CKD, the causal link presumed: I11 / I12 /
+    I13, with the heart failure type (I50.-) and the CKD stage (N18.-) as additional codes."""
+    htn = [c for c in codes if c.code[:3] in ("I10", "I11", "I12", "I13")]
+    if not htn:
         return codes
-    if not cs.is_billable(target) or [c.code for c in htn] == [target]:
+    target = hypertension_code([c.code for c in codes])
+    if target is None or not cs.is_billable(target) or [c.code for c in htn] == [target]:
         return codes
     at = codes.index(htn[0])
     merged = Combined(target, [s for c in htn for s in c.sources], "I.C.9.a")
@@ -286,6 +292,13 @@ def supported(cs: CodeSet, code: str, text: str) -> int:
     """How many words of a code's title the text says, or 0 unless it says them all (words in
     parentheses are nonessential modifiers and may be missing)."""
     title = re.sub(r"\([^)]*\)", " ", cs.get(code).description)
+    # a manifestation title's "in (other) diseases classified elsewhere" is the convention, not a word
+    # the note says; what it is "without" is the default a mention that names none of it has
+    # (F02.B0 "Dementia in other diseases classified elsewhere, moderate, without behavioral ...")
+    title = _ELSEWHERE.sub(" ", title)
+    absent = {w for m in _WITHOUT_LIST.finditer(title) for w in content_tokens(m.group())} - {"without"}
+    if absent and not absent & content_tokens(text):
+        title = _WITHOUT_LIST.sub(" ", title)
     need = content_tokens(title)
     if not need or not need <= content_tokens(text):
         return 0

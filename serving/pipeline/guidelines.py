@@ -36,8 +36,25 @@ _OPEN = re.compile(r"\bopen (?:fracture|fx)\b|\bcompound fracture\b|\bbone (?:vi
 _HEALING = (
     ("nonunion", re.compile(r"\bnon-?union\b", re.I)),
     ("malunion", re.compile(r"\bmal-?union\b", re.I)),
-    ("delayed healing", re.compile(r"\bdelayed (?:healing|union)\b", re.I)),
+    ("delayed healing", re.compile(r"\bdelayed (?:bone )?(?:healing|union)\b", re.I)),
 )
+_ROUTINE = re.compile(r"\broutine(?:ly)? heal\w*|\bhealing (?:well|as expected|appropriately)\b", re.I)
+# "No malunion", "no signs of nonunion", "risk of delayed healing" (counselling) say the fracture is not so
+_NOT_HEALING = re.compile(r"\b(?:no|not|without|denies|negative|risk|counsel\w*|prevent\w*|avoid\w*|smoking)\b", re.I)
+
+
+def _healing(mention: str, note: str) -> str:
+    """The healing the documentation states: the mention's own words first, then the note's, skipping
+    clauses that deny it or only warn about it."""
+    if _ROUTINE.search(mention):
+        return "routine healing"
+    for text in (mention, note):
+        for name, rx in _HEALING:
+            for m in rx.finditer(text):
+                left = max(text.rfind(ch, 0, m.start()) for ch in ".;\n") + 1
+                if not _NOT_HEALING.search(text[left:m.start()]):
+                    return name
+    return "routine healing"
 
 
 HISTORY_ROUTES: dict[str, tuple[str, ...]] = {
@@ -119,7 +136,7 @@ def episode_of_care(cs: CodeSet, code: str, mention: str, note: str) -> str:
     if not options:
         return code
     is_open = bool(_OPEN.search(text))
-    healing = next((name for name, rx in _HEALING if rx.search(text)), "routine healing")
+    healing = _healing(mention, note)
 
     def fits(meaning: str) -> int:
         score = 0

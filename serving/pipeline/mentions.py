@@ -39,7 +39,7 @@ _TNM = re.compile(r"\b[pcyr]?T(?:[0-4]|is|x)[a-d]?\b|\b[pcyr]?N[0-3x][a-c]?\b|\b
 # "Hx of DVT, no current signs": a clause denying that anything is present now adds nothing to the name
 _NOTHING_NOW = re.compile(r"[,;]\s*(?:no|w/o|without)\s+(?:current|acute|active|new|further|evidence|signs?|symptoms?|"
                           r"recurren\w*|complications?|issues?|problems?|concerns?|change)\b[^,;]*", re.I)
-_INNER_NEGATION = re.compile(r"(?<=\w)([,;]?\s+)(?:no|w/o)\s+(?=[a-z])", re.I)
+_INNER_NEGATION = re.compile(r"(?<=[\w)])([,;]?\s+)(?:no|w/o)\s+(?=[a-z])", re.I)
 _MEASURED = re.compile(r"\([^()]*\d[^()]*\)")
 # functional classes and reporting categories grade severity for the clinician but name no code axis:
 # "stable angina (CCS class II)", "HFrEF, NYHA class III", "COPD, GOLD 3", "ECOG 1", "Lung-RADS 2"

@@ -83,18 +83,50 @@ def contradictions(query_words: set[str], title_words: set[str]) -> int:
 _WITHOUT_SCOPE = re.compile(r"\b(?:without|w/o)\b(.*?)(?=[,;]|\b(?:of|with|in|on|due\s+to)\b|$)", re.I)
 
 
-def _with_without(text: str) -> tuple[set[str], set[str]]:
-    """The content words a text states, and those it states the absence of ("..., without bleeding")."""
-    absent = {w for m in _WITHOUT_SCOPE.finditer(text) for w in content_tokens(m.group(1))}
-    present = content_tokens(_WITHOUT_SCOPE.sub(" ", text))
+# in a mention, "without" reaches to the next comma: "without osteoporosis with pathological fracture"
+_WITHOUT_CLAUSE = re.compile(r"\b(?:without|w/o)\b([^,;]*)", re.I)
+
+
+def _with_without(text: str, scope: re.Pattern[str] = _WITHOUT_SCOPE) -> tuple[set[str], set[str]]:
+    """The content words a text states, and those it states the absence of ("..., without bleeding")
+    and nowhere states present."""
+    present = content_tokens(scope.sub(" ", text))
+    absent = {w for m in scope.finditer(text) for w in content_tokens(m.group(1))} - present
     return present, absent
+
+
+_NUMBERED = re.compile(r"\b(type|stage|class|grade)\s*(\d+)[a-z]?(?:\s+through\s+(?:stage\s+)?(\d+))?\b", re.I)
+
+
+def _numbered(text: str) -> dict[str, set[int]]:
+    """Numbered axes a text states: "type 1", "stage 3b", "stage 1 through stage 4" (1-4), "class 2"."""
+    out: dict[str, set[int]] = {}
+    for m in _NUMBERED.finditer(text):
+        lo = int(m.group(2))
+        hi = int(m.group(3)) if m.group(3) else lo
+        out.setdefault(m.group(1).lower(), set()).update(range(lo, hi + 1))
+    return out
+
+
+def number_conflicts(query: str, title: str) -> int:
+    """Axes whose number the title states otherwise than the mention: "type 1 diabetes" against
+    E11.22 "Type 2 diabetes mellitus ...", "CKD stage 3b" against I12.0 "... stage 5 ..."."""
+    q, t = _numbered(query), _numbered(title)
+    return sum(1 for axis, values in q.items() if axis in t and not values & t[axis])
+
+
+def number_agreements(query: str, title: str) -> int:
+    """Numbered axes the title states as the mention does ("type 1" in E10.22's title): the number
+    names the condition's type, which a category without that axis (E13 "other specified") cannot say."""
+    q, t = _numbered(query), _numbered(title)
+    return sum(1 for axis, values in q.items() if axis in t and values & t[axis])
 
 
 def negation_conflicts(query: str, title: str) -> int:
     """Axes on which the title says "with" what the mention says "without", or the reverse: "GERD
     without esophagitis" against K21.00 "... with esophagitis"; "lumbar radiculopathy" against M47.816
     "Spondylosis without myelopathy or radiculopathy"."""
-    q_has, q_not = _with_without(query)
+    q_has, q_not = _with_without(query, _WITHOUT_CLAUSE)
     t_has, t_not = _with_without(title)
     return len((q_not & t_has) - t_not) + len((q_has & t_not) - t_has)
 
@@ -188,7 +220,9 @@ class FusedRanker:
                 penalty = OTHER_PENALTY
             else:
                 penalty = 0.0
-            penalty += CONTRADICTION_PENALTY * (contradictions(q_words, title) + min(1, negation_conflicts(query, entry.description)))
+            penalty += CONTRADICTION_PENALTY * (contradictions(q_words, title) + min(1, negation_conflicts(query, entry.description))
+                                                + number_conflicts(query, entry.description)
+                                                - min(1, number_agreements(query, entry.description)))
             matrix.append([best_q, best_d, c.dense, c.bm25_rel, penalty])
             covered.append(said)
             stated.append(all_said)

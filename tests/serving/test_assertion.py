@@ -109,3 +109,12 @@ def test_a_recent_time_ends_a_history_cue():
     text = "On exam, her hyponatremia from last week appears to have resolved."
     assert not _one(text, "hyponatremia").historical
     assert _one("Her hyponatremia has resolved.", "hyponatremia").historical
+
+
+def test_sentence_starts_bound_the_cue_scopes():
+    # a numbered item inside one line is a sentence of its own: "None" does not negate the next item
+    text = "COMPLICATIONS: None POSTOPERATIVE DIAGNOSIS: 1) Normal esophagus 2) Duodenitis in the bulb"
+    assert not _one(text, "Duodenitis").negated
+    # a line break ends a negation; a genus initial does not end a sentence
+    assert not _one("No fever.\nCough present.", "Cough").negated
+    assert _one("Denies history of H. pylori infection.", "H. pylori infection").negated

@@ -312,3 +312,50 @@ def test_a_bilateral_condition_without_a_bilateral_code_is_coded_for_each_side(c
     assert "M25.549" not in codes and not [c for c in codes if c.startswith("M26.6")]  # not the jaw
     # a category with a bilateral code keeps it: bilateral primary osteoarthritis of knee
     assert "M17.0" in [c.code for c in _office(coder, "1. Primary osteoarthritis of both knees.")]
+
+
+# -- fourth session, from the notes-dev2 error analysis -----------------------------------------------
+
+def test_a_numbered_type_or_stage_must_agree():
+    from serving.ranker.fused import number_agreements, number_conflicts
+
+    q = "type 1 diabetes mellitus with diabetic chronic kidney disease stage 3b"
+    assert number_conflicts(q, "Type 2 diabetes mellitus with diabetic chronic kidney disease") == 1
+    assert number_agreements(q, "Type 1 diabetes mellitus with diabetic chronic kidney disease") == 1
+    # "stage 1 through stage 4" includes 3b
+    assert number_conflicts("hypertension with chronic kidney disease stage 3b",
+                            "Hypertensive chronic kidney disease with stage 1 through stage 4 chronic kidney disease") == 0
+
+
+@pytest.mark.parametrize(("text", "expected", "absent"), [
+    ("1. T1DM with diabetic CKD stage 3b.\n2. HTN with CKD - add amlodipine.", {"E10.22", "N18.32", "I12.9"},
+     {"E11.22", "E13.22", "I12.0"}),
+    ("1. Alzheimer's disease, late onset, with moderate dementia.", {"G30.1", "F02.B0"}, set()),
+    ("1. Age-related osteoporosis (DXA T-score -2.8), no fragility fracture - continue alendronate.", {"M81.0"},
+     {"M80.00XA"}),
+    ("1. Asthma - not present; normal spirometry.\n2. Chronic idiopathic urticaria.", {"L50.1"}, {"J45.909"}),
+    ("1. Narcolepsy - no clinical features.\n2. OSA, severe.", {"G47.33"}, {"G47.419"}),
+    ("1. Old NSTEMI (2023); s/p PCI with DES.", {"I25.2"}, {"I21.4"}),
+    ("1. CKD stage 3a - avoid NSAIDs.", {"N18.31"}, {"Z79.1"}),
+    ("Impression: L-sided diverticulosis; grade I internal hemorrhoids.", {"K57.30", "K64.0"}, {"K57.90"}),
+])
+def test_dev2_patterns(coder, text, expected, absent):
+    codes = {c.code for c in _office(coder, text)}
+    assert expected <= codes, codes
+    assert not absent & codes, codes
+
+
+def test_a_denied_or_warned_malunion_is_routine_healing():
+    from serving.pipeline.guidelines import _healing
+
+    note = "XR: healing fx, no malunion. Counseled re: smoking and delayed bone healing."
+    assert _healing("Displaced fx neck of R 5th metacarpal, subsequent encounter", note) == "routine healing"
+    assert _healing("fx of R radius, subsequent encounter", "XR: malunion of the distal radius.") == "malunion"
+
+
+def test_an_adenoma_is_a_benign_neoplasm_of_its_site():
+    from serving.pipeline.abbreviations import expand
+
+    assert "benign neoplasm" in expand("Ascending colon polyp: tubular adenoma")
+    assert "polyp" not in expand("Ascending colon polyp: tubular adenoma")
+    assert expand("personal history of adenomatous polyps") == "personal history of adenomatous polyps"
