@@ -77,12 +77,12 @@ _QUALIFIERS = frozenset(
 _NORMAL = re.compile(r"(?<!ab)\bnormal\b|\bunremarkable\b|\bwithin normal limits\b|\bWNL\b", re.I)
 
 
-def _visit_spans(text: str) -> list[tuple[int, int]]:
-    """Where a note says what kind of visit it is: its first two lines (the title), the chief
-    complaint and the assessment."""
+def _visit_spans(text: str, roles: tuple[str, ...] = ("chief_complaint", "assessment")) -> list[tuple[int, int]]:
+    """Where a note says what kind of visit it is: its first two lines (the title) and the sections
+    of the given roles (the chief complaint and the assessment)."""
     second = text.find("\n", text.find("\n") + 1)
     spans = [(0, second if second != -1 else len(text))]
-    spans += [(sec.start, sec.end) for sec in split_sections(text) if sec.role in ("chief_complaint", "assessment")]
+    spans += [(sec.start, sec.end) for sec in split_sections(text) if sec.role in roles]
     return spans
 
 
@@ -492,10 +492,7 @@ class Coder:
                     break
         if not front:
             for ni, n in enumerate(enc.notes):
-                first_lines = n.text.find("\n", n.text.find("\n") + 1)
-                spans = [(0, first_lines if first_lines != -1 else len(n.text))]
-                spans += [(sec.start, sec.end) for sec in split_sections(n.text) if sec.role == "chief_complaint"]
-                hit = screening_exam(n.text, spans)
+                hit = screening_exam(n.text, _visit_spans(n.text, ("chief_complaint",)))
                 if hit and cs.is_billable(hit.code) and hit.code not in have:
                     result.codes = [c for c in result.codes if not c.code.startswith(("Z12", "Z13"))]
                     front.append(CodeSuggestion(

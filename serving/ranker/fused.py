@@ -87,25 +87,30 @@ _WITHOUT_SCOPE = re.compile(r"\b(?:without|w/o)\b(.*?)(?=[,;]|\b(?:of|with|in|on
 _WITHOUT_CLAUSE = re.compile(r"\b(?:without|w/o)\b([^,;]*)", re.I)
 
 
-def _with_without(text: str, scope: re.Pattern[str] = _WITHOUT_SCOPE) -> tuple[set[str], set[str]]:
+# both text parsers below run once per (query, candidate) pair: cached, the mention is read once per
+# query and each title once per process
+@lru_cache(maxsize=65536)
+def _with_without(text: str, scope: re.Pattern[str] = _WITHOUT_SCOPE) -> tuple[frozenset[str], frozenset[str]]:
     """The content words a text states, and those it states the absence of ("..., without bleeding")
     and nowhere states present."""
-    present = content_tokens(scope.sub(" ", text))
-    absent = {w for m in scope.finditer(text) for w in content_tokens(m.group(1))} - present
+    present = frozenset(content_tokens(scope.sub(" ", text)))
+    absent = frozenset(w for m in scope.finditer(text) for w in content_tokens(m.group(1))) - present
     return present, absent
 
 
 _NUMBERED = re.compile(r"\b(type|stage|class|grade)\s*(\d+)[a-z]?(?:\s+through\s+(?:stage\s+)?(\d+))?\b", re.I)
 
 
-def _numbered(text: str) -> dict[str, set[int]]:
-    """Numbered axes a text states: "type 1", "stage 3b", "stage 1 through stage 4" (1-4), "class 2"."""
+@lru_cache(maxsize=65536)
+def _numbered(text: str) -> dict[str, frozenset[int]]:
+    """Numbered axes a text states: "type 1", "stage 3b", "stage 1 through stage 4" (1-4), "class 2".
+    Cached: callers only read it."""
     out: dict[str, set[int]] = {}
     for m in _NUMBERED.finditer(text):
         lo = int(m.group(2))
         hi = int(m.group(3)) if m.group(3) else lo
         out.setdefault(m.group(1).lower(), set()).update(range(lo, hi + 1))
-    return out
+    return {axis: frozenset(values) for axis, values in out.items()}
 
 
 def number_conflicts(query: str, title: str) -> int:
