@@ -566,7 +566,7 @@ class Coder:
             # past chemotherapy, irradiation and organs removed, when they bear on a coded condition
             # (an operation this encounter documents in its procedure section is not yet history)
             done_here |= {h.code for h in treatment_history(note.text, [(s.start, s.end) for s in sections
-                                                                         if s.role == "procedure"], ["*"])}
+                                                                         if s.role == "procedure"], None)}
             hits += [h for h in treatment_history(note.text, spans, [c.code for c in result.codes])
                      if h.code not in done_here]
             # social determinants and occupational exposures (I.B.14, I.C.21.c.17), from what the

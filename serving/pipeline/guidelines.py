@@ -579,14 +579,15 @@ def _treatment_rows() -> list[tuple[str, tuple[str, ...], re.Pattern[str]]]:
     return rows
 
 
-def treatment_history(note: str, spans: list[tuple[int, int]], coded: list[str]) -> list[DrugHit]:
+def treatment_history(note: str, spans: list[tuple[int, int]], coded: list[str] | None) -> list[DrugHit]:
     """History of chemotherapy (Z92.21) or irradiation (Z92.3), and the organ a past operation took
-    (Z90.-), when the note documents it in the given spans and it bears on a coded condition."""
+    (Z90.-), when the note documents it in the given spans and it bears on a coded condition
+    (``coded=None``: whatever it bears on)."""
     hits: dict[str, DrugHit] = {}
     if any(_UNDER_WAY.search(note, s, e) for s, e in spans):
         return []  # a treatment course still running: its history codes wait until it is done
     for code, relevant, rx in _treatment_rows():
-        if "*" not in relevant and not any(c.startswith(relevant) for c in coded):
+        if coded is not None and "*" not in relevant and not any(c.startswith(relevant) for c in coded):
             continue
         for s, e in spans:
             m = next((m for m in rx.finditer(note, s, e)

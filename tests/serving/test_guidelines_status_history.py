@@ -365,3 +365,12 @@ def test_no_z08_when_the_visit_is_about_something_else_or_the_cancer_is_back(cod
     back = FOLLOW_UP_NOTE.replace("no evidence of recurrence", "new liver lesions concerning for metastases") \
         .replace("NED on surveillance", "on surveillance")
     assert "Z08" not in code(coder, back, age=60, sex="M")
+
+
+def test_an_operation_this_encounter_documents_is_not_yet_an_absence(coder):
+    note = ("OPERATIVE NOTE\nPreoperative diagnosis: adenocarcinoma of sigmoid colon.\n"
+            "Procedure: laparoscopic sigmoid colectomy.\nFindings: sigmoid mass, no metastatic disease.\n"
+            "Assessment:\n1. Adenocarcinoma of sigmoid colon.\n")
+    codes = code(coder, note, age=60, sex="M")
+    assert "C18.7" in codes
+    assert "Z90.49" not in codes
